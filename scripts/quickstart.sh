@@ -1,0 +1,64 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Install what is missing, build relive, then show what it does: probe the
+# kernel, checkpoint a counting program, restore it (eagerly, then lazily
+# if the kernel allows), and watch it keep counting.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+scripts/build.sh
+relive=build/relive
+
+echo "== relive check"
+$relive check
+
+work=$(mktemp -d /tmp/relive-demo.XXXXXX)
+pid=""
+cleanup() {
+	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+wait_gone() {
+	for _ in $(seq 200); do
+		[ -d "/proc/$1" ] || return 0
+		sleep 0.05
+	done
+	echo "quickstart: pid $1 did not go away" >&2
+	return 1
+}
+
+echo
+echo "== start a program that counts and checks 64 MiB of memory"
+setsid build/examples/counter "$work/count.txt" </dev/null >/dev/null 2>&1 &
+pid=$!
+sleep 1
+echo "counter (pid $pid) has counted to $(tail -n1 "$work/count.txt")"
+
+echo
+echo "== relive dump -t $pid -D $work/img"
+mkdir "$work/img"
+$relive dump -t "$pid" -D "$work/img"
+before=$(tail -n1 "$work/count.txt")
+echo "dumped at count $before; the process is gone: $([ -d /proc/$pid ] && echo no || echo yes)"
+wait_gone "$pid"
+du -sh "$work/img" | sed 's/^/images: /'
+
+echo
+echo "== relive restore -D $work/img -d"
+$relive restore -D "$work/img" -d --pidfile "$work/restored.pid"
+pid=$(cat "$work/restored.pid")
+sleep 1
+after=$(tail -n1 "$work/count.txt")
+echo "restored as pid $pid; it counted on from $before to $after"
+if [ "$after" -le "$before" ] || grep -q corrupted "$work/count.txt"; then
+	echo "quickstart: the restored counter did not continue" >&2
+	exit 1
+fi
+kill -KILL "$pid"
+wait_gone "$pid"
+pid=""
+echo
+echo "quickstart: done"
