@@ -19,6 +19,7 @@ packages=(
 	iproute2
 	procps
 	util-linux
+	bc
 )
 # Extra packages: scripts/install-deps.sh fuzz adds the fuzzing toolchain.
 if [ "${1:-}" = fuzz ]; then
