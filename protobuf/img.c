@@ -29,12 +29,16 @@ struct img {
 	bool committed;
 	unsigned nr_msgs;     /* messages read or written so far */
 	uint64_t pages_bytes; /* bytes of page data written */
+	uint64_t nr_pages;    /* pages file being read: pages it holds */
 	char name[256];
 	/* Read buffer: the file is read in chunks, messages parsed from it. */
 	uint8_t *buf;
 	size_t buf_len, buf_off;
-	bool eof;
+	/* What earlier messages said, for checks across messages. */
+	struct img_vstate vstate;
 };
+
+#define IMG_READ_BUF (64u << 10)
 
 struct img_type_info {
 	const char *name;   /* "core" */
@@ -107,6 +111,11 @@ int img_fd(const struct img *img)
 	return img->fd;
 }
 
+uint64_t img_nr_pages(const struct img *img)
+{
+	return img->nr_pages;
+}
+
 static struct img *img_new(int dirfd, const char *name)
 {
 	struct img *img = calloc(1, sizeof(*img));
@@ -155,13 +164,14 @@ static int img_read_header(struct img *img, enum img_type want, bool any)
 		return -EINVAL;
 	}
 	img->type = type;
+	img_vstate_init(&img->vstate, type);
 	if (type == IMG_PAGES) {
 		if (st.st_size < IMG_PAGES_HDR_SIZE || (st.st_size - IMG_PAGES_HDR_SIZE) % 4096) {
 			pr_err("%s: truncated: size %lld is not a header page plus whole pages\n",
 			       img->name, (long long)st.st_size);
 			return -EINVAL;
 		}
-		img->buf_off = 0;
+		img->nr_pages = (st.st_size - IMG_PAGES_HDR_SIZE) / 4096;
 	} else if (lseek(img->fd, sizeof(h), SEEK_SET) < 0) {
 		return pr_err_ret(-errno, "%s: seek", img->name);
 	}
@@ -276,14 +286,37 @@ int img_write_pages(struct img *img, const void *buf, size_t len)
 	return 0;
 }
 
-/* Read exactly len bytes at the current position; 0 bytes at EOF is 1. */
-static int img_read_exact(struct img *img, void *buf, size_t len, bool eof_ok)
+/*
+ * Read exactly len bytes through the read buffer. Returns 0, 1 when the file
+ * ends cleanly before the first byte and eof_ok, -EINVAL when it ends inside
+ * (what names the part being read), or -errno.
+ */
+static int img_read_exact(struct img *img, void *dst, size_t len, bool eof_ok, const char *what)
 {
 	size_t got = 0;
 
+	if (!img->buf) {
+		img->buf = malloc(IMG_READ_BUF);
+		if (!img->buf)
+			return -ENOMEM;
+	}
 	while (got < len) {
-		ssize_t n = read(img->fd, (char *)buf + got, len - got);
+		size_t avail = img->buf_len - img->buf_off;
+		ssize_t n;
 
+		if (avail) {
+			size_t take = avail < len - got ? avail : len - got;
+
+			memcpy((char *)dst + got, img->buf + img->buf_off, take);
+			img->buf_off += take;
+			got += take;
+			continue;
+		}
+		/* Large remainders go straight to the destination. */
+		if (len - got >= IMG_READ_BUF)
+			n = read(img->fd, (char *)dst + got, len - got);
+		else
+			n = read(img->fd, img->buf, IMG_READ_BUF);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -292,11 +325,16 @@ static int img_read_exact(struct img *img, void *buf, size_t len, bool eof_ok)
 		if (n == 0) {
 			if (got == 0 && eof_ok)
 				return 1;
-			pr_err("%s: truncated: message %u ends after %zu of %zu bytes\n", img->name,
-			       img->nr_msgs, got, len);
+			pr_err("%s: truncated: %s of message %u ends after %zu of %zu bytes\n",
+			       img->name, what, img->nr_msgs, got, len);
 			return -EINVAL;
 		}
-		got += n;
+		if (len - got >= IMG_READ_BUF) {
+			got += n;
+		} else {
+			img->buf_len = n;
+			img->buf_off = 0;
+		}
 	}
 	return 0;
 }
@@ -310,13 +348,20 @@ int img_read_msg(struct img *img, ProtobufCMessage **ret)
 	char why[256] = "";
 	int r;
 
-	if (!desc) {
-		pr_err("%s: a %s image holds no messages\n", img->name, img_type_name(img->type));
+	if (img->writing || img->type == IMG_PAGES || !desc) {
+		pr_err("%s: a %s image holds no messages to read\n", img->name,
+		       img_type_name(img->type));
 		return -EINVAL;
 	}
-	r = img_read_exact(img, &le, sizeof(le), true);
-	if (r == 1)
+	r = img_read_exact(img, &le, sizeof(le), true, "the length prefix");
+	if (r == 1) {
+		r = img_validate_end(&img->vstate, img->nr_msgs, why, sizeof(why));
+		if (r < 0) {
+			pr_err("%s: %s\n", img->name, why[0] ? why : "invalid");
+			return r;
+		}
 		return 0;
+	}
 	if (r < 0)
 		return r;
 	len = le32toh(le);
@@ -328,7 +373,7 @@ int img_read_msg(struct img *img, ProtobufCMessage **ret)
 	buf = malloc(len ? len : 1);
 	if (!buf)
 		return -ENOMEM;
-	r = img_read_exact(img, buf, len, false);
+	r = img_read_exact(img, buf, len, false, "the body");
 	if (r < 0)
 		return r;
 	msg = protobuf_c_message_unpack(desc, NULL, len, buf);
@@ -337,9 +382,13 @@ int img_read_msg(struct img *img, ProtobufCMessage **ret)
 		       img->nr_msgs, desc->name);
 		return -EINVAL;
 	}
-	r = img_validate(img->type, img->nr_msgs, msg, why, sizeof(why));
+	r = img_validate(&img->vstate, img->nr_msgs, msg, buf, len, why, sizeof(why));
 	if (r < 0) {
-		pr_err("%s: message %u: %s\n", img->name, img->nr_msgs, why[0] ? why : "invalid");
+		if (r == -EINVAL)
+			pr_err("%s: message %u: %s\n", img->name, img->nr_msgs,
+			       why[0] ? why : "invalid");
+		else
+			pr_err_ret(r, "%s: message %u: validation", img->name, img->nr_msgs);
 		protobuf_c_message_free_unpacked(msg, NULL);
 		return r;
 	}
@@ -356,6 +405,7 @@ int img_read_one(struct img *img, ProtobufCMessage **ret)
 	if (r < 0)
 		return r;
 	if (r == 0) {
+		/* Only types that may be empty get here (validate_end passed). */
 		pr_err("%s: empty image, expected one %s\n", img->name,
 		       img_msg_desc(img->type, 0)->name);
 		return -EINVAL;
@@ -406,6 +456,7 @@ void img_close(struct img *img)
 	}
 	if (img->fd >= 0)
 		close(img->fd);
+	img_vstate_fini(&img->vstate);
 	free(img->buf);
 	free(img);
 }

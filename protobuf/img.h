@@ -60,6 +60,8 @@ int img_open_write(int dirfd, const char *name, enum img_type type, struct img *
 enum img_type img_get_type(const struct img *img);
 const char *img_name(const struct img *img);
 int img_fd(const struct img *img);
+/* Pages file opened for reading: how many pages it holds after the header. */
+uint64_t img_nr_pages(const struct img *img);
 
 /* Append one message. */
 int img_write_msg(struct img *img, const ProtobufCMessage *msg);
