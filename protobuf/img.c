@@ -3,6 +3,7 @@
 #define LOG_PREFIX "img: "
 #include <endian.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +31,7 @@ struct img {
 	unsigned nr_msgs;     /* messages read or written so far */
 	uint64_t pages_bytes; /* bytes of page data written */
 	uint64_t nr_pages;    /* pages file being read: pages it holds */
-	char name[256];
+	char name[PATH_MAX];
 	/* Read buffer: the file is read in chunks, messages parsed from it. */
 	uint8_t *buf;
 	size_t buf_len, buf_off;
@@ -218,7 +219,7 @@ int img_open_any(int dirfd, const char *name, struct img **ret)
 int img_open_write(int dirfd, const char *name, enum img_type type, struct img **ret)
 {
 	struct img *img = img_new(dirfd, name);
-	char tmp[300];
+	char tmp[PATH_MAX + 8];
 	struct img_header h;
 	int r;
 
@@ -431,7 +432,7 @@ void img_free_msg(ProtobufCMessage *msg)
 
 int img_commit(struct img *img)
 {
-	char tmp[300];
+	char tmp[PATH_MAX + 8];
 
 	if (!img->writing)
 		return 0;
@@ -449,7 +450,7 @@ void img_close(struct img *img)
 	if (!img)
 		return;
 	if (img->writing && !img->committed) {
-		char tmp[300];
+		char tmp[PATH_MAX + 8];
 
 		snprintf(tmp, sizeof(tmp), "%s.tmp", img->name);
 		unlinkat(img->dirfd, tmp, 0);
