@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Page source from local images: pagemap-PID.img plus pages-PID.img mapped. */
+#define LOG_PREFIX "lazy-pages: "
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "img.h"
+#include "log.h"
+#include "page-source.h"
+#include "pagemap.pb-c.h"
+#include "util.h"
+
+/* Highest user address on x86_64 with 4-level paging is below this; with
+ * 5-level paging it is 2^56. Anything above is corrupt. */
+#define USER_ADDR_LIMIT (1ull << 56)
+/* A pagemap can't make us allocate more than this many entries. */
+#define MAX_ENTRIES (1u << 24)
+
+struct local_entry {
+	uint64_t vaddr;
+	uint64_t nr_pages;
+	uint64_t file_page; /* index in pages-PID.img when PE_PAGES */
+	uint32_t flags;
+};
+
+struct local_task {
+	uint32_t pid;
+	struct local_entry *e;
+	size_t nr;
+	const uint8_t *map; /* pages-PID.img, read-only, or NULL */
+	size_t map_len;
+};
+
+struct local_source {
+	struct page_source src;
+	int dirfd;
+	struct local_task *tasks;
+	size_t nr_tasks;
+};
+
+static struct local_task *find_task(struct local_source *ls, uint32_t pid)
+{
+	for (size_t i = 0; i < ls->nr_tasks; i++)
+		if (ls->tasks[i].pid == pid)
+			return &ls->tasks[i];
+	return NULL;
+}
+
+static void task_free(struct local_task *t)
+{
+	free(t->e);
+	if (t->map)
+		munmap((void *)t->map, t->map_len);
+}
+
+/* Read and check pagemap-PID.img: sorted, disjoint, aligned, in range. */
+static int load_pagemap(int dirfd, uint32_t pid, struct local_task *t, uint64_t *ret_file_pages)
+{
+	_cleanup_img_ struct img *img = NULL;
+	_cleanup_msg_ ProtobufCMessage *hm = NULL;
+	_cleanup_free_ struct local_entry *e = NULL;
+	char name[64];
+	uint64_t file_pages = 0, prev_end = 0;
+	size_t nr = 0;
+	PagemapHead *head;
+	int r;
+
+	snprintf(name, sizeof(name), "pagemap-%u.img", pid);
+	r = img_open_read(dirfd, name, IMG_PAGEMAP, &img);
+	if (r < 0)
+		return r;
+	r = img_read_msg(img, &hm);
+	if (r < 0)
+		return r;
+	if (r == 0)
+		return pr_err_ret(-EINVAL, "%s: no pagemap head", name);
+	head = (PagemapHead *)hm;
+	if (head->id != pid)
+		return pr_err_ret(-EINVAL, "%s: belongs to id %llu", name, (unsigned long long)head->id);
+	if (head->nr_entries > MAX_ENTRIES)
+		return pr_err_ret(-EINVAL, "%s: %llu entries, too many", name,
+				  (unsigned long long)head->nr_entries);
+	e = calloc(head->nr_entries ? head->nr_entries : 1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	for (;;) {
+		_cleanup_msg_ ProtobufCMessage *m = NULL;
+		PagemapEntry *pe;
+		uint64_t len;
+
+		r = img_read_msg(img, &m);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			break;
+		pe = (PagemapEntry *)m;
+		if (nr >= head->nr_entries)
+			return pr_err_ret(-EINVAL, "%s: more entries than the head says (%llu)", name,
+					  (unsigned long long)head->nr_entries);
+		if ((pe->vaddr & 4095) || !pe->nr_pages ||
+		    __builtin_mul_overflow(pe->nr_pages, 4096ull, &len) ||
+		    pe->vaddr >= USER_ADDR_LIMIT || len > USER_ADDR_LIMIT - pe->vaddr)
+			return pr_err_ret(-EINVAL, "%s: entry %zu (0x%llx, %llu pages) is out of range",
+					  name, nr, (unsigned long long)pe->vaddr,
+					  (unsigned long long)pe->nr_pages);
+		if (nr && pe->vaddr < prev_end)
+			return pr_err_ret(-EINVAL, "%s: entry %zu at 0x%llx overlaps or is out of order",
+					  name, nr, (unsigned long long)pe->vaddr);
+		e[nr] = (struct local_entry){pe->vaddr, pe->nr_pages, file_pages, pe->flags};
+		if (pe->flags & PAGEMAP_FLAG__PE_PAGES)
+			file_pages += pe->nr_pages;
+		prev_end = pe->vaddr + len;
+		nr++;
+	}
+	if (nr != head->nr_entries)
+		return pr_err_ret(-EINVAL, "%s: %zu entries, the head says %llu", name, nr,
+				  (unsigned long long)head->nr_entries);
+	if (file_pages != head->nr_file_pages)
+		return pr_err_ret(-EINVAL, "%s: entries hold %llu pages, the head says %llu", name,
+				  (unsigned long long)file_pages,
+				  (unsigned long long)head->nr_file_pages);
+	t->e = TAKE_PTR(e);
+	t->nr = nr;
+	*ret_file_pages = file_pages;
+	return 0;
+}
+
+/* Map pages-PID.img read-only, refusing a file shorter than the pagemap. */
+static int map_pages(int dirfd, uint32_t pid, uint64_t file_pages, struct local_task *t)
+{
+	_cleanup_img_ struct img *img = NULL;
+	char name[64];
+	struct stat st;
+	uint64_t need = img_pages_offset(file_pages);
+	void *p;
+	int r;
+
+	if (!file_pages)
+		return 0;
+	snprintf(name, sizeof(name), "pages-%u.img", pid);
+	r = img_open_read(dirfd, name, IMG_PAGES, &img);
+	if (r < 0)
+		return r;
+	if (fstat(img_fd(img), &st) < 0)
+		return pr_err_ret(negerrno(), "%s: stat", name);
+	if ((uint64_t)st.st_size < need)
+		return pr_err_ret(-EINVAL, "%s is truncated: %lld bytes, the pagemap needs %llu",
+				  name, (long long)st.st_size, (unsigned long long)need);
+	if (need > SIZE_MAX)
+		return -EFBIG;
+	p = mmap(NULL, need, PROT_READ, MAP_SHARED, img_fd(img), 0);
+	if (p == MAP_FAILED)
+		return pr_err_ret(negerrno(), "%s: mmap", name);
+	/* Faults and background fill read it in order, mostly. */
+	madvise(p, need, MADV_SEQUENTIAL);
+	t->map = p;
+	t->map_len = need;
+	return 0;
+}
+
+static int local_open_task(struct page_source *src, uint32_t pid, page_source_add_fn add, void *arg)
+{
+	struct local_source *ls = (struct local_source *)src;
+	struct local_task t = {.pid = pid}, *tp;
+	uint64_t file_pages = 0;
+	int r;
+
+	tp = find_task(ls, pid);
+	if (!tp) {
+		struct local_task *n;
+
+		r = load_pagemap(ls->dirfd, pid, &t, &file_pages);
+		if (r == 0)
+			r = map_pages(ls->dirfd, pid, file_pages, &t);
+		if (r < 0) {
+			task_free(&t);
+			return r;
+		}
+		n = reallocarray(ls->tasks, ls->nr_tasks + 1, sizeof(*n));
+		if (!n) {
+			task_free(&t);
+			return -ENOMEM;
+		}
+		ls->tasks = n;
+		ls->tasks[ls->nr_tasks] = t;
+		tp = &ls->tasks[ls->nr_tasks++];
+	}
+	/* Lazy runs with data; lazy holes need no filling (zero on touch). */
+	for (size_t i = 0; i < tp->nr; i++) {
+		const struct local_entry *e = &tp->e[i];
+
+		if ((e->flags & PAGEMAP_FLAG__PE_LAZY) && (e->flags & PAGEMAP_FLAG__PE_PAGES)) {
+			r = add(arg, e->vaddr, e->nr_pages);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+static int local_fetch(struct page_source *src, uint32_t pid, uint64_t vaddr, uint64_t nr_pages,
+		       struct page_run *ret)
+{
+	struct local_source *ls = (struct local_source *)src;
+	struct local_task *t = find_task(ls, pid);
+	size_t lo = 0, hi;
+
+	if (!t || !nr_pages || (vaddr & 4095))
+		return -EINVAL;
+	/* First entry that ends above vaddr. */
+	hi = t->nr;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (t->e[mid].vaddr + t->e[mid].nr_pages * 4096 <= vaddr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == t->nr || t->e[lo].vaddr > vaddr) {
+		/* A hole, up to the next entry. */
+		uint64_t n = nr_pages;
+
+		if (lo < t->nr && (t->e[lo].vaddr - vaddr) / 4096 < n)
+			n = (t->e[lo].vaddr - vaddr) / 4096;
+		*ret = (struct page_run){NULL, n};
+		return 0;
+	}
+	{
+		const struct local_entry *e = &t->e[lo];
+		uint64_t off = (vaddr - e->vaddr) / 4096;
+		uint64_t n = e->nr_pages - off;
+
+		if (n > nr_pages)
+			n = nr_pages;
+		if (!(e->flags & PAGEMAP_FLAG__PE_PAGES)) {
+			*ret = (struct page_run){NULL, n};
+			return 0;
+		}
+		*ret = (struct page_run){t->map + img_pages_offset(e->file_page + off), n};
+	}
+	return 0;
+}
+
+static void local_close(struct page_source *src)
+{
+	struct local_source *ls = (struct local_source *)src;
+
+	for (size_t i = 0; i < ls->nr_tasks; i++)
+		task_free(&ls->tasks[i]);
+	free(ls->tasks);
+	if (ls->dirfd >= 0)
+		close(ls->dirfd);
+	free(ls);
+}
+
+static const struct page_source_ops local_ops = {
+	.name = "local images",
+	.open_task = local_open_task,
+	.fetch = local_fetch,
+	.close = local_close,
+};
+
+int page_source_local_open(int dirfd, struct page_source **ret)
+{
+	struct local_source *ls = calloc(1, sizeof(*ls));
+
+	if (!ls)
+		return -ENOMEM;
+	ls->src.ops = &local_ops;
+	ls->dirfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+	if (ls->dirfd < 0) {
+		int r = negerrno();
+
+		free(ls);
+		return pr_err_ret(r, "cannot duplicate the images directory fd");
+	}
+	*ret = &ls->src;
+	return 0;
+}
