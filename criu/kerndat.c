@@ -9,8 +9,6 @@
 #include <stdarg.h>
 #include <string.h>
 #include <sys/auxv.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
@@ -19,15 +17,7 @@
 #include <sys/utsname.h>
 #include <sys/wait.h>
 
-#include <linux/inet_diag.h>
-#include <linux/sock_diag.h>
-#include <linux/unix_diag.h>
-#include <linux/userfaultfd.h>
-#include <netinet/in.h>
-#include <netlink/msg.h>
-#include <netlink/netlink.h>
-#include <netlink/socket.h>
-
+#include "kerndat-probe.h"
 #include "kerndat.h"
 #include "log.h"
 #include "util.h"
@@ -36,12 +26,6 @@
  * ABI values the Debian 12 headers may lack. They are kernel ABI, so defining
  * them here is safe; whether the running kernel knows them is what we probe.
  */
-#ifndef USERFAULTFD_IOC_NEW
-#define USERFAULTFD_IOC_NEW _IO(0xAA, 0x00)
-#endif
-#ifndef UFFD_USER_MODE_ONLY
-#define UFFD_USER_MODE_ONLY 1
-#endif
 #define KD_PTRACE_GET_RSEQ_CONFIGURATION 0x420f
 
 struct kd_rseq_config {
@@ -65,34 +49,6 @@ struct kd_clone_args {
 	uint64_t set_tid;
 	uint64_t set_tid_size;
 };
-
-/* PAGEMAP_SCAN (Linux 6.7), as in include/uapi/linux/fs.h. */
-struct kd_page_region {
-	uint64_t start;
-	uint64_t end;
-	uint64_t categories;
-};
-
-struct kd_pm_scan_arg {
-	uint64_t size;
-	uint64_t flags;
-	uint64_t start;
-	uint64_t end;
-	uint64_t walk_end;
-	uint64_t vec;
-	uint64_t vec_len;
-	uint64_t max_pages;
-	uint64_t category_inverted;
-	uint64_t category_mask;
-	uint64_t category_anyof_mask;
-	uint64_t return_mask;
-};
-
-#define KD_PAGEMAP_SCAN_IOCTL	  _IOWR('f', 16, struct kd_pm_scan_arg)
-#define KD_PAGE_IS_WRITTEN	  (1ULL << 1)
-#define KD_PAGE_IS_PRESENT	  (1ULL << 3)
-#define KD_PM_SCAN_WP_MATCHING	  (1ULL << 0)
-#define KD_PM_SCAN_CHECK_WPASYNC (1ULL << 1)
 
 /* The xstate_fx_sw_bytes the kernel puts in the FXSAVE reserved area. */
 #define KD_FP_XSTATE_MAGIC1 0x46505853U
@@ -183,8 +139,7 @@ const char *kerndat_xfeature_name(unsigned bit)
 	return bit < ARRAY_SIZE(xfeature_names) ? xfeature_names[bit] : NULL;
 }
 
-static void __attribute__((format(printf, 4, 5)))
-set_item(struct kerndat *kd, enum kd_item i, bool present, const char *fmt, ...)
+void kd_set_item(struct kerndat *kd, enum kd_item i, bool present, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -196,9 +151,9 @@ set_item(struct kerndat *kd, enum kd_item i, bool present, const char *fmt, ...)
 }
 
 /* Mark i absent because the call `what` failed with r (-errno). */
-static void set_failed(struct kerndat *kd, enum kd_item i, const char *what, int r)
+void kd_set_failed(struct kerndat *kd, enum kd_item i, const char *what, int r)
 {
-	set_item(kd, i, false, "%s: %s", what, strerror(r < 0 ? -r : r));
+	kd_set_item(kd, i, false, "%s: %s", what, strerror(r < 0 ? -r : r));
 }
 
 /*
@@ -287,22 +242,22 @@ static void probe_process_vm(struct kerndat *kd, pid_t pid, const char *marker, 
 	memset(buf, 0, sizeof(buf));
 	n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
 	if (n < 0)
-		return set_failed(kd, KD_PROCESS_VM, "process_vm_readv", negerrno());
+		return kd_set_failed(kd, KD_PROCESS_VM, "process_vm_readv", negerrno());
 	if ((size_t)n != len || memcmp(buf, marker, len))
-		return set_item(kd, KD_PROCESS_VM, false, "process_vm_readv returned wrong data");
+		return kd_set_item(kd, KD_PROCESS_VM, false, "process_vm_readv returned wrong data");
 
 	local.iov_base = (void *)update;
 	local.iov_len = sizeof(update);
 	n = process_vm_writev(pid, &local, 1, &remote, 1, 0);
 	if (n < 0)
-		return set_failed(kd, KD_PROCESS_VM, "process_vm_writev", negerrno());
+		return kd_set_failed(kd, KD_PROCESS_VM, "process_vm_writev", negerrno());
 	local.iov_base = buf;
 	memset(buf, 0, sizeof(buf));
 	n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
 	if (n != (ssize_t)sizeof(update) || memcmp(buf, update, sizeof(update)))
-		return set_item(kd, KD_PROCESS_VM, false,
+		return kd_set_item(kd, KD_PROCESS_VM, false,
 				"process_vm_writev did not change the child's memory");
-	set_item(kd, KD_PROCESS_VM, true, "read and wrote a child's memory");
+	kd_set_item(kd, KD_PROCESS_VM, true, "read and wrote a child's memory");
 }
 
 static void probe_pidfd_getfd(struct kerndat *kd, pid_t pid, int child_fd)
@@ -312,15 +267,15 @@ static void probe_pidfd_getfd(struct kerndat *kd, pid_t pid, int child_fd)
 
 	pidfd = syscall(SYS_pidfd_open, pid, 0);
 	if (pidfd < 0)
-		return set_failed(kd, KD_PIDFD_GETFD, "pidfd_open", negerrno());
+		return kd_set_failed(kd, KD_PIDFD_GETFD, "pidfd_open", negerrno());
 	fd = syscall(SYS_pidfd_getfd, pidfd, child_fd, 0);
 	if (fd < 0)
-		return set_failed(kd, KD_PIDFD_GETFD, "pidfd_getfd", negerrno());
+		return kd_set_failed(kd, KD_PIDFD_GETFD, "pidfd_getfd", negerrno());
 	if (fstat(fd, &theirs) < 0 || fstat(child_fd, &ours) < 0)
-		return set_failed(kd, KD_PIDFD_GETFD, "fstat", negerrno());
+		return kd_set_failed(kd, KD_PIDFD_GETFD, "fstat", negerrno());
 	if (ours.st_dev != theirs.st_dev || ours.st_ino != theirs.st_ino)
-		return set_item(kd, KD_PIDFD_GETFD, false, "pidfd_getfd returned another file");
-	set_item(kd, KD_PIDFD_GETFD, true, "took a file from a child");
+		return kd_set_item(kd, KD_PIDFD_GETFD, false, "pidfd_getfd returned another file");
+	kd_set_item(kd, KD_PIDFD_GETFD, true, "took a file from a child");
 }
 
 static int probe_seize(struct kerndat *kd, pid_t pid)
@@ -330,29 +285,29 @@ static int probe_seize(struct kerndat *kd, pid_t pid)
 	if (ptrace(PTRACE_SEIZE, pid, NULL, NULL) < 0) {
 		int r = negerrno();
 
-		set_failed(kd, KD_PTRACE_SEIZE, "PTRACE_SEIZE", r);
+		kd_set_failed(kd, KD_PTRACE_SEIZE, "PTRACE_SEIZE", r);
 		return r;
 	}
 	if (ptrace(PTRACE_INTERRUPT, pid, NULL, NULL) < 0) {
 		int r = negerrno();
 
-		set_failed(kd, KD_PTRACE_SEIZE, "PTRACE_INTERRUPT", r);
+		kd_set_failed(kd, KD_PTRACE_SEIZE, "PTRACE_INTERRUPT", r);
 		return r;
 	}
 	while (waitpid(pid, &status, __WALL) < 0) {
 		if (errno != EINTR) {
 			int r = negerrno();
 
-			set_failed(kd, KD_PTRACE_SEIZE, "waitpid", r);
+			kd_set_failed(kd, KD_PTRACE_SEIZE, "waitpid", r);
 			return r;
 		}
 	}
 	if (!WIFSTOPPED(status) || (status >> 16) != PTRACE_EVENT_STOP) {
-		set_item(kd, KD_PTRACE_SEIZE, false, "unexpected wait status 0x%x after interrupt",
+		kd_set_item(kd, KD_PTRACE_SEIZE, false, "unexpected wait status 0x%x after interrupt",
 			 status);
 		return -EPROTO;
 	}
-	set_item(kd, KD_PTRACE_SEIZE, true, "seized and interrupted a child");
+	kd_set_item(kd, KD_PTRACE_SEIZE, true, "seized and interrupted a child");
 	return 0;
 }
 
@@ -363,13 +318,13 @@ static void probe_rseq(struct kerndat *kd, pid_t pid)
 
 	n = ptrace(KD_PTRACE_GET_RSEQ_CONFIGURATION, pid, (void *)sizeof(conf), &conf);
 	if (n < 0)
-		return set_failed(kd, KD_RSEQ_CONFIG, "PTRACE_GET_RSEQ_CONFIGURATION", negerrno());
+		return kd_set_failed(kd, KD_RSEQ_CONFIG, "PTRACE_GET_RSEQ_CONFIGURATION", negerrno());
 	if (n < (long)offsetof(struct kd_rseq_config, flags))
-		return set_item(kd, KD_RSEQ_CONFIG, false, "short rseq configuration (%ld bytes)",
+		return kd_set_item(kd, KD_RSEQ_CONFIG, false, "short rseq configuration (%ld bytes)",
 				n);
 	if (!conf.rseq_abi_pointer)
-		return set_item(kd, KD_RSEQ_CONFIG, true, "works; the child has no rseq area");
-	set_item(kd, KD_RSEQ_CONFIG, true, "child's rseq area: %u bytes, signature 0x%x",
+		return kd_set_item(kd, KD_RSEQ_CONFIG, true, "works; the child has no rseq area");
+	kd_set_item(kd, KD_RSEQ_CONFIG, true, "child's rseq area: %u bytes, signature 0x%x",
 		 conf.rseq_abi_size, conf.signature);
 }
 
@@ -394,11 +349,11 @@ static void probe_xstate(struct kerndat *kd, pid_t pid)
 	uint32_t magic;
 
 	if (!buf)
-		return set_failed(kd, KD_XSTATE, "calloc", -ENOMEM);
+		return kd_set_failed(kd, KD_XSTATE, "calloc", -ENOMEM);
 	if (ptrace(PTRACE_GETREGSET, pid, (void *)NT_X86_XSTATE, &iov) < 0)
-		return set_failed(kd, KD_XSTATE, "PTRACE_GETREGSET NT_X86_XSTATE", negerrno());
+		return kd_set_failed(kd, KD_XSTATE, "PTRACE_GETREGSET NT_X86_XSTATE", negerrno());
 	if (iov.iov_len < 576 || iov.iov_len > cap)
-		return set_item(kd, KD_XSTATE, false, "implausible xstate size %zu", iov.iov_len);
+		return kd_set_item(kd, KD_XSTATE, false, "implausible xstate size %zu", iov.iov_len);
 	kd->xstate_size = iov.iov_len;
 	/* The kernel describes the layout in the FXSAVE area's software bytes. */
 	memcpy(&magic, buf + KD_FX_SW_BYTES_OFF, sizeof(magic));
@@ -406,7 +361,7 @@ static void probe_xstate(struct kerndat *kd, pid_t pid)
 		memcpy(&kd->xfeatures, buf + KD_FX_SW_BYTES_OFF + 8, sizeof(kd->xfeatures));
 	else
 		kd->xfeatures = read_xcr0();
-	set_item(kd, KD_XSTATE, true, "%u bytes, xfeatures 0x%llx", kd->xstate_size,
+	kd_set_item(kd, KD_XSTATE, true, "%u bytes, xfeatures 0x%llx", kd->xstate_size,
 		 (unsigned long long)kd->xfeatures);
 }
 
@@ -422,7 +377,7 @@ static void probe_child_items(struct kerndat *kd)
 	if (pipe2(fds, O_CLOEXEC) < 0) {
 		r = negerrno();
 		for (enum kd_item i = KD_PTRACE_SEIZE; i <= KD_XSTATE; i++)
-			set_failed(kd, i, "pipe2", r);
+			kd_set_failed(kd, i, "pipe2", r);
 		return;
 	}
 	pipe_rd = fds[0];
@@ -433,14 +388,14 @@ static void probe_child_items(struct kerndat *kd)
 		pid = -1;
 		for (enum kd_item i = KD_PTRACE_SEIZE; i <= KD_XSTATE; i++)
 			if (i != KD_CLONE3_SET_TID)
-				set_failed(kd, i, "fork", r);
+				kd_set_failed(kd, i, "fork", r);
 		return;
 	}
 	probe_process_vm(kd, pid, marker, sizeof(marker));
 	probe_pidfd_getfd(kd, pid, pipe_wr);
 	if (probe_seize(kd, pid) < 0) {
-		set_item(kd, KD_RSEQ_CONFIG, false, "not probed: ptrace-seize failed");
-		set_item(kd, KD_XSTATE, false, "not probed: ptrace-seize failed");
+		kd_set_item(kd, KD_RSEQ_CONFIG, false, "not probed: ptrace-seize failed");
+		kd_set_item(kd, KD_XSTATE, false, "not probed: ptrace-seize failed");
 		return;
 	}
 	probe_rseq(kd, pid);
@@ -487,7 +442,7 @@ static int clone3_try(pid_t tid)
 	return r == 0 ? 0 : -EPROTO;
 }
 
-static int read_proc_int(const char *path, int *ret)
+int kd_read_proc_int(const char *path, int *ret)
 {
 	_cleanup_free_ char *s = NULL;
 	size_t len;
@@ -507,8 +462,8 @@ static void clone3_same_ns(struct clone3_result *res)
 
 	res->new_ns = 0;
 	res->step = 3;
-	if ((r = read_proc_int("/proc/sys/kernel/ns_last_pid", &last)) < 0 ||
-	    (r = read_proc_int("/proc/sys/kernel/pid_max", &max)) < 0) {
+	if ((r = kd_read_proc_int("/proc/sys/kernel/ns_last_pid", &last)) < 0 ||
+	    (r = kd_read_proc_int("/proc/sys/kernel/pid_max", &max)) < 0) {
 		res->err = r;
 		return;
 	}
@@ -578,7 +533,7 @@ static void probe_clone3(struct kerndat *kd)
 	int fds[2], r;
 
 	if (pipe2(fds, O_CLOEXEC) < 0)
-		return set_failed(kd, KD_CLONE3_SET_TID, "pipe2", negerrno());
+		return kd_set_failed(kd, KD_CLONE3_SET_TID, "pipe2", negerrno());
 	rd = fds[0];
 	wr = fds[1];
 	helper = fork();
@@ -587,23 +542,23 @@ static void probe_clone3(struct kerndat *kd)
 	if (helper < 0) {
 		r = negerrno();
 		helper = -1;
-		return set_failed(kd, KD_CLONE3_SET_TID, "fork", r);
+		return kd_set_failed(kd, KD_CLONE3_SET_TID, "fork", r);
 	}
 	close(wr);
 	wr = -1;
 	r = read_all(rd, &res, sizeof(res));
 	if (r < 0)
-		return set_item(kd, KD_CLONE3_SET_TID, false, "the probe helper died");
+		return kd_set_item(kd, KD_CLONE3_SET_TID, false, "the probe helper died");
 	r = wait_exit_code(&helper);
 	if (res.step < 0 || res.step >= (int)ARRAY_SIZE(steps))
-		return set_item(kd, KD_CLONE3_SET_TID, false, "bad helper answer");
+		return kd_set_item(kd, KD_CLONE3_SET_TID, false, "bad helper answer");
 	if (res.err == -EPROTO)
-		return set_item(kd, KD_CLONE3_SET_TID, false, "clone3 gave a pid other than %d",
+		return kd_set_item(kd, KD_CLONE3_SET_TID, false, "clone3 gave a pid other than %d",
 				res.tid);
 	if (res.err < 0)
-		return set_item(kd, KD_CLONE3_SET_TID, false, "clone3 set_tid (%s): %s",
+		return kd_set_item(kd, KD_CLONE3_SET_TID, false, "clone3 set_tid (%s): %s",
 				steps[res.step], strerror(-res.err));
-	set_item(kd, KD_CLONE3_SET_TID, true, "created pid %d %s", res.tid,
+	kd_set_item(kd, KD_CLONE3_SET_TID, true, "created pid %d %s", res.tid,
 		 res.new_ns ? "in a new pid namespace" : "in our pid namespace");
 }
 
@@ -622,17 +577,17 @@ static void probe_time_ns(struct kerndat *kd)
 	if (pid < 0) {
 		r = negerrno();
 		pid = -1;
-		return set_failed(kd, KD_TIME_NS, "fork", r);
+		return kd_set_failed(kd, KD_TIME_NS, "fork", r);
 	}
 	r = wait_exit_code(&pid);
 	if (r < 0)
-		return set_failed(kd, KD_TIME_NS, "waitpid", r);
+		return kd_set_failed(kd, KD_TIME_NS, "waitpid", r);
 	if (r > 0)
-		return set_item(kd, KD_TIME_NS, false, "unshare(CLONE_NEWTIME): %s%s", strerror(r),
+		return kd_set_item(kd, KD_TIME_NS, false, "unshare(CLONE_NEWTIME): %s%s", strerror(r),
 				access("/proc/self/ns/time", F_OK) == 0 ?
 					" (the kernel has time namespaces)" :
 					"");
-	set_item(kd, KD_TIME_NS, true, "unshare(CLONE_NEWTIME) works");
+	kd_set_item(kd, KD_TIME_NS, true, "unshare(CLONE_NEWTIME) works");
 }
 
 static void probe_vdso(struct kerndat *kd)
@@ -644,10 +599,10 @@ static void probe_vdso(struct kerndat *kd)
 	int r;
 
 	if (!at)
-		return set_item(kd, KD_VDSO, false, "no AT_SYSINFO_EHDR in the auxiliary vector");
+		return kd_set_item(kd, KD_VDSO, false, "no AT_SYSINFO_EHDR in the auxiliary vector");
 	r = read_file_str("/proc/self/maps", &maps, NULL);
 	if (r < 0)
-		return set_failed(kd, KD_VDSO, "/proc/self/maps", r);
+		return kd_set_failed(kd, KD_VDSO, "/proc/self/maps", r);
 	for (line = strtok(maps, "\n"); line; line = strtok(NULL, "\n")) {
 		size_t len = strlen(line);
 
@@ -657,373 +612,10 @@ static void probe_vdso(struct kerndat *kd)
 			break;
 		if (at < start || at >= end)
 			break;
-		return set_item(kd, KD_VDSO, true, "[vdso] at 0x%lx, %lu KiB", start,
+		return kd_set_item(kd, KD_VDSO, true, "[vdso] at 0x%lx, %lu KiB", start,
 				(end - start) >> 10);
 	}
-	set_item(kd, KD_VDSO, false, "no [vdso] mapping holding AT_SYSINFO_EHDR 0x%lx", at);
-}
-
-/* Anonymous scratch mapping with cleanup. */
-struct scratch {
-	void *addr;
-	size_t len;
-};
-
-static void scratch_unmap(struct scratch *s)
-{
-	if (s->addr && s->addr != MAP_FAILED)
-		munmap(s->addr, s->len);
-}
-
-#define _cleanup_scratch_ _cleanup_(scratch_unmap)
-
-static int scratch_map(struct scratch *s, size_t pages)
-{
-	s->len = pages * (size_t)getpagesize();
-	s->addr = mmap(NULL, s->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (s->addr == MAP_FAILED) {
-		s->addr = NULL;
-		return negerrno();
-	}
-	return 0;
-}
-
-static int uffd_open_syscall(int flags)
-{
-	int fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | flags);
-
-	return fd < 0 ? negerrno() : fd;
-}
-
-static int uffd_open_dev(void)
-{
-	_cleanup_close_ int dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
-	int fd;
-
-	if (dev < 0)
-		return negerrno();
-	fd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
-	return fd < 0 ? negerrno() : fd;
-}
-
-/* UFFDIO_API asking for want; returns the features the kernel reports. */
-static int uffd_api(int fd, uint64_t want, uint64_t *ret_features)
-{
-	struct uffdio_api api = {.api = UFFD_API, .features = want};
-
-	if (ioctl(fd, UFFDIO_API, &api) < 0)
-		return negerrno();
-	if (ret_features)
-		*ret_features = api.features;
-	return 0;
-}
-
-/* Register one page for MISSING faults and fill it with UFFDIO_COPY. */
-static int uffd_copy_works(int fd)
-{
-	_cleanup_scratch_ struct scratch dst = {0};
-	_cleanup_scratch_ struct scratch src = {0};
-	struct uffdio_register reg = {0};
-	struct uffdio_copy copy = {0};
-	int r;
-
-	if ((r = scratch_map(&dst, 1)) < 0 || (r = scratch_map(&src, 1)) < 0)
-		return r;
-	memset(src.addr, 0x5a, src.len);
-	reg.range.start = (uintptr_t)dst.addr;
-	reg.range.len = dst.len;
-	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
-	if (ioctl(fd, UFFDIO_REGISTER, &reg) < 0)
-		return negerrno();
-	copy.dst = (uintptr_t)dst.addr;
-	copy.src = (uintptr_t)src.addr;
-	copy.len = dst.len;
-	if (ioctl(fd, UFFDIO_COPY, &copy) < 0)
-		return negerrno();
-	/* Only touch dst now that it is filled: a missing page would block us. */
-	if (copy.copy != (int64_t)dst.len || memcmp(dst.addr, src.addr, dst.len))
-		return -EPROTO;
-	return 0;
-}
-
-static void probe_uffd(struct kerndat *kd)
-{
-	_cleanup_close_ int sys_fd = -1, dev_fd = -1, um_fd = -1, ev_fd = -1;
-	const char *via = NULL;
-	uint64_t features = 0;
-	int fd = -1, r;
-
-	sys_fd = uffd_open_syscall(0);
-	if (sys_fd < 0) {
-		set_failed(kd, KD_UFFD_SYSCALL, "userfaultfd()", sys_fd);
-	} else if ((r = uffd_api(sys_fd, 0, &features)) < 0) {
-		set_failed(kd, KD_UFFD_SYSCALL, "UFFDIO_API", r);
-	} else {
-		set_item(kd, KD_UFFD_SYSCALL, true, "features 0x%llx",
-			 (unsigned long long)features);
-		fd = sys_fd;
-		via = "userfaultfd()";
-	}
-
-	um_fd = uffd_open_syscall(UFFD_USER_MODE_ONLY);
-	if (um_fd < 0)
-		set_failed(kd, KD_UFFD_USER_MODE, "userfaultfd(UFFD_USER_MODE_ONLY)", um_fd);
-	else if ((r = uffd_api(um_fd, 0, NULL)) < 0)
-		set_failed(kd, KD_UFFD_USER_MODE, "UFFDIO_API", r);
-	else
-		set_item(kd, KD_UFFD_USER_MODE, true, "user-mode-only userfaultfd works");
-
-	dev_fd = uffd_open_dev();
-	if (dev_fd < 0) {
-		set_failed(kd, KD_UFFD_DEV, "/dev/userfaultfd", dev_fd);
-	} else if ((r = uffd_api(dev_fd, 0, fd < 0 ? &features : NULL)) < 0) {
-		set_failed(kd, KD_UFFD_DEV, "UFFDIO_API", r);
-	} else {
-		set_item(kd, KD_UFFD_DEV, true, "USERFAULTFD_IOC_NEW works");
-		if (fd < 0) {
-			fd = dev_fd;
-			via = "/dev/userfaultfd";
-		}
-	}
-
-	if (fd < 0) {
-		set_item(kd, KD_UFFD, false, "neither userfaultfd() nor /dev/userfaultfd works");
-		set_item(kd, KD_UFFD_EVENTS, false, "not probed: no userfaultfd");
-		return;
-	}
-	kd->uffd_api_ok = true;
-	kd->uffd_features = features;
-
-	r = uffd_copy_works(fd);
-	if (r < 0)
-		set_item(kd, KD_UFFD, false, "MISSING register + UFFDIO_COPY via %s: %s", via,
-			 strerror(-r));
-	else
-		set_item(kd, KD_UFFD, true, "served a missing page with UFFDIO_COPY via %s", via);
-
-	/* Enabling the events is the real test: UFFDIO_API fails on any unknown bit. */
-	ev_fd = fd == sys_fd ? uffd_open_syscall(0) : uffd_open_dev();
-	if (ev_fd < 0)
-		return set_failed(kd, KD_UFFD_EVENTS, "userfaultfd", ev_fd);
-	r = uffd_api(ev_fd, KD_UFFD_LAZY_EVENTS, NULL);
-	if (r < 0)
-		return set_failed(kd, KD_UFFD_EVENTS, "UFFDIO_API with fork/remap/remove/unmap events",
-				  r);
-	set_item(kd, KD_UFFD_EVENTS, true, "fork, remap, remove and unmap events enabled");
-}
-
-static int pagemap_scan(int pagemap, struct scratch *s, uint64_t flags, uint64_t category_mask,
-			struct kd_page_region *vec, size_t vec_len)
-{
-	struct kd_pm_scan_arg arg = {
-		.size = sizeof(arg),
-		.flags = flags,
-		.start = (uintptr_t)s->addr,
-		.end = (uintptr_t)s->addr + s->len,
-		.vec = (uintptr_t)vec,
-		.vec_len = vec_len,
-		.category_mask = category_mask,
-		.return_mask = category_mask,
-	};
-	int n = ioctl(pagemap, KD_PAGEMAP_SCAN_IOCTL, &arg);
-
-	if (n < 0)
-		return negerrno();
-	if (arg.walk_end != arg.end || (size_t)n > vec_len)
-		return -EPROTO;
-	return n;
-}
-
-/* One region of exactly page idx of s, as PAGEMAP_SCAN should report it. */
-static bool region_is_page(const struct kd_page_region *r, const struct scratch *s, size_t idx)
-{
-	uintptr_t start = (uintptr_t)s->addr + idx * (size_t)getpagesize();
-
-	return r->start == start && r->end == start + (size_t)getpagesize();
-}
-
-static void probe_pagemap_scan(struct kerndat *kd, int pagemap)
-{
-	_cleanup_scratch_ struct scratch s = {0};
-	struct kd_page_region vec[4];
-	size_t ps = getpagesize();
-	int n;
-
-	if ((n = scratch_map(&s, 4)) < 0)
-		return set_failed(kd, KD_PAGEMAP_SCAN, "mmap", n);
-	((volatile char *)s.addr)[0] = 1;
-	((volatile char *)s.addr)[2 * ps] = 1;
-	n = pagemap_scan(pagemap, &s, 0, KD_PAGE_IS_PRESENT, vec, ARRAY_SIZE(vec));
-	if (n == -EPROTO)
-		return set_item(kd, KD_PAGEMAP_SCAN, false, "PAGEMAP_SCAN gave a bad walk_end");
-	if (n < 0)
-		return set_failed(kd, KD_PAGEMAP_SCAN, "PAGEMAP_SCAN", n);
-	if (n != 2 || !region_is_page(&vec[0], &s, 0) || !region_is_page(&vec[1], &s, 2))
-		return set_item(kd, KD_PAGEMAP_SCAN, false,
-				"PAGEMAP_SCAN did not find the 2 present pages (got %d regions)",
-				n);
-	set_item(kd, KD_PAGEMAP_SCAN, true, "found the present pages of a scratch mapping");
-}
-
-/*
- * Dirty tracking for pre-copy: async write-protect a mapping through
- * userfaultfd, write one page, and check PAGEMAP_SCAN reports exactly it.
- */
-static int dirty_tracking_works(int uffd, int pagemap)
-{
-	_cleanup_scratch_ struct scratch s = {0};
-	struct uffdio_register reg = {0};
-	struct kd_page_region vec[4];
-	size_t ps = getpagesize();
-	int r;
-
-	r = uffd_api(uffd, KD_UFFD_FEATURE_WP_ASYNC | KD_UFFD_FEATURE_WP_UNPOPULATED, NULL);
-	if (r < 0)
-		return r;
-	if ((r = scratch_map(&s, 4)) < 0)
-		return r;
-	memset(s.addr, 1, s.len);
-	reg.range.start = (uintptr_t)s.addr;
-	reg.range.len = s.len;
-	reg.mode = UFFDIO_REGISTER_MODE_WP;
-	if (ioctl(uffd, UFFDIO_REGISTER, &reg) < 0)
-		return negerrno();
-	/* Protect everything and clear the written state... */
-	r = pagemap_scan(pagemap, &s, KD_PM_SCAN_WP_MATCHING | KD_PM_SCAN_CHECK_WPASYNC,
-			 KD_PAGE_IS_WRITTEN, vec, ARRAY_SIZE(vec));
-	if (r < 0)
-		return r;
-	/* ...so that only this write shows. */
-	((volatile char *)s.addr)[ps] = 2;
-	r = pagemap_scan(pagemap, &s, 0, KD_PAGE_IS_WRITTEN, vec, ARRAY_SIZE(vec));
-	if (r < 0)
-		return r;
-	if (r != 1 || !region_is_page(&vec[0], &s, 1))
-		return -EPROTO;
-	return 0;
-}
-
-static void probe_pagemap(struct kerndat *kd)
-{
-	_cleanup_close_ int pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	_cleanup_close_ int uffd = -1;
-	int r;
-
-	if (pagemap < 0) {
-		r = negerrno();
-		set_failed(kd, KD_PAGEMAP_SCAN, "/proc/self/pagemap", r);
-		set_failed(kd, KD_DIRTY_TRACK, "/proc/self/pagemap", r);
-		return;
-	}
-	probe_pagemap_scan(kd, pagemap);
-	if (!kd->item[KD_PAGEMAP_SCAN].present)
-		return set_item(kd, KD_DIRTY_TRACK, false, "not probed: no PAGEMAP_SCAN");
-	if (!kerndat_uffd_has(kd, KD_UFFD_FEATURE_WP_ASYNC))
-		return set_item(kd, KD_DIRTY_TRACK, false, "userfaultfd lacks WP_ASYNC");
-	uffd = kd->item[KD_UFFD_SYSCALL].present ? uffd_open_syscall(0) : uffd_open_dev();
-	if (uffd < 0)
-		return set_failed(kd, KD_DIRTY_TRACK, "userfaultfd", uffd);
-	r = dirty_tracking_works(uffd, pagemap);
-	if (r == -EPROTO)
-		return set_item(kd, KD_DIRTY_TRACK, false,
-				"PAGEMAP_SCAN did not report exactly the written page");
-	if (r < 0)
-		return set_failed(kd, KD_DIRTY_TRACK, "WP_ASYNC + PAGEMAP_SCAN", r);
-	set_item(kd, KD_DIRTY_TRACK, true, "PAGEMAP_SCAN found the one page written");
-}
-
-static void nl_sock_freep(struct nl_sock **sk)
-{
-	if (*sk)
-		nl_socket_free(*sk);
-}
-
-static void nl_msg_freep(struct nl_msg **msg)
-{
-	if (*msg)
-		nlmsg_free(*msg);
-}
-
-/*
- * Send a SOCK_DIAG_BY_FAMILY dump request and look at the first reply: an
- * NLMSG_ERROR means the kernel cannot dump that family. Returns the number
- * of sockets in the first reply (0 for an empty dump), or -errno; libnl's
- * own failures are described in why.
- */
-static int sock_diag_dump(const void *req, size_t len, const char **why)
-{
-	_cleanup_(nl_sock_freep) struct nl_sock *sk = nl_socket_alloc();
-	_cleanup_(nl_msg_freep) struct nl_msg *msg = NULL;
-	_cleanup_free_ unsigned char *buf = NULL;
-	struct sockaddr_nl peer;
-	struct nlmsghdr *h;
-	int n, err, count = 0;
-
-	*why = "netlink";
-	if (!sk)
-		return -ENOMEM;
-	err = nl_connect(sk, NETLINK_SOCK_DIAG);
-	if (err < 0) {
-		*why = nl_geterror(err);
-		return -EIO;
-	}
-	msg = nlmsg_alloc_simple(SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP);
-	if (!msg)
-		return -ENOMEM;
-	err = nlmsg_append(msg, (void *)req, len, NLMSG_ALIGNTO);
-	if (err >= 0)
-		err = nl_send_auto(sk, msg);
-	if (err < 0) {
-		*why = nl_geterror(err);
-		return -EIO;
-	}
-	n = nl_recv(sk, &peer, &buf, NULL);
-	if (n <= 0) {
-		*why = n < 0 ? nl_geterror(n) : "no reply";
-		return -EIO;
-	}
-	for (h = (struct nlmsghdr *)buf; nlmsg_ok(h, n); h = nlmsg_next(h, &n)) {
-		if (h->nlmsg_type == NLMSG_ERROR) {
-			struct nlmsgerr *e = nlmsg_data(h);
-
-			*why = "kernel";
-			if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
-				return -EPROTO;
-			return e->error < 0 ? e->error : -EPROTO;
-		}
-		if (h->nlmsg_type == NLMSG_DONE)
-			break;
-		if (h->nlmsg_type == SOCK_DIAG_BY_FAMILY)
-			count++;
-	}
-	return count;
-}
-
-static void probe_sock_diag(struct kerndat *kd)
-{
-	struct unix_diag_req ureq = {
-		.sdiag_family = AF_UNIX,
-		.udiag_states = ~0u,
-		.udiag_show = UDIAG_SHOW_NAME,
-	};
-	struct inet_diag_req_v2 ireq = {
-		.sdiag_family = AF_INET,
-		.sdiag_protocol = IPPROTO_TCP,
-		.idiag_states = ~0u,
-	};
-	const char *why;
-	int n;
-
-	n = sock_diag_dump(&ureq, sizeof(ureq), &why);
-	if (n < 0)
-		set_item(kd, KD_SOCK_DIAG_UNIX, false, "unix dump (%s): %s", why, strerror(-n));
-	else
-		set_item(kd, KD_SOCK_DIAG_UNIX, true, "unix dump answered (%d in first reply)", n);
-	n = sock_diag_dump(&ireq, sizeof(ireq), &why);
-	if (n < 0)
-		set_item(kd, KD_SOCK_DIAG_INET, false, "tcp dump (%s): %s", why, strerror(-n));
-	else
-		set_item(kd, KD_SOCK_DIAG_INET, true, "tcp dump answered (%d in first reply)", n);
+	kd_set_item(kd, KD_VDSO, false, "no [vdso] mapping holding AT_SYSINFO_EHDR 0x%lx", at);
 }
 
 int kerndat_probe(struct kerndat *kd)
@@ -1032,21 +624,21 @@ int kerndat_probe(struct kerndat *kd)
 
 	memset(kd, 0, sizeof(*kd));
 	for (enum kd_item i = 0; i < KD_NR_ITEMS; i++)
-		set_item(kd, i, false, "not probed");
+		kd_set_item(kd, i, false, "not probed");
 	if (uname(&u) == 0)
 		snprintf(kd->release, sizeof(kd->release), "%s", u.release);
 	else
 		snprintf(kd->release, sizeof(kd->release), "unknown");
-	if (read_proc_int("/proc/sys/vm/unprivileged_userfaultfd",
+	if (kd_read_proc_int("/proc/sys/vm/unprivileged_userfaultfd",
 			  &kd->unprivileged_userfaultfd) < 0)
 		kd->unprivileged_userfaultfd = -1;
 
 	probe_child_items(kd);
 	probe_clone3(kd);
 	probe_vdso(kd);
-	probe_uffd(kd);
-	probe_pagemap(kd);
+	kerndat_probe_uffd(kd);
+	kerndat_probe_pagemap(kd);
 	probe_time_ns(kd);
-	probe_sock_diag(kd);
+	kerndat_probe_sock_diag(kd);
 	return 0;
 }
