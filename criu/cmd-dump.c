@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* relive dump: Checkpoint a process tree into an images directory. */
 #include "commands.h"
+#include "dump.h"
 
 static int run(const struct opts *o)
 {
-	return cmd_not_implemented("dump");
+	return dump_tree(o);
 }
 
 const struct command cmd_dump = {
