@@ -48,10 +48,10 @@ struct kd_pm_scan_arg {
 	uint64_t return_mask;
 };
 
-#define KD_PAGEMAP_SCAN_IOCTL	  _IOWR('f', 16, struct kd_pm_scan_arg)
-#define KD_PAGE_IS_WRITTEN	  (1ULL << 1)
-#define KD_PAGE_IS_PRESENT	  (1ULL << 3)
-#define KD_PM_SCAN_WP_MATCHING	  (1ULL << 0)
+#define KD_PAGEMAP_SCAN_IOCTL	 _IOWR('f', 16, struct kd_pm_scan_arg)
+#define KD_PAGE_IS_WRITTEN	 (1ULL << 1)
+#define KD_PAGE_IS_PRESENT	 (1ULL << 3)
+#define KD_PM_SCAN_WP_MATCHING	 (1ULL << 0)
 #define KD_PM_SCAN_CHECK_WPASYNC (1ULL << 1)
 
 /* Anonymous scratch mapping with cleanup. */
@@ -151,7 +151,7 @@ void kerndat_probe_uffd(struct kerndat *kd)
 		kd_set_failed(kd, KD_UFFD_SYSCALL, "UFFDIO_API", r);
 	} else {
 		kd_set_item(kd, KD_UFFD_SYSCALL, true, "features 0x%llx",
-			 (unsigned long long)features);
+			    (unsigned long long)features);
 		fd = sys_fd;
 		via = "userfaultfd()";
 	}
@@ -159,7 +159,7 @@ void kerndat_probe_uffd(struct kerndat *kd)
 	um_fd = uffd_open_syscall(UFFD_USER_MODE_ONLY);
 	if (um_fd < 0)
 		kd_set_failed(kd, KD_UFFD_USER_MODE, "userfaultfd(UFFD_USER_MODE_ONLY)", um_fd);
-	else if ((r = uffd_api(um_fd, 0, NULL)) < 0)
+	else if ((r = uffd_api(um_fd, 0, fd < 0 ? &features : NULL)) < 0)
 		kd_set_failed(kd, KD_UFFD_USER_MODE, "UFFDIO_API", r);
 	else
 		kd_set_item(kd, KD_UFFD_USER_MODE, true, "user-mode-only userfaultfd works");
@@ -178,8 +178,19 @@ void kerndat_probe_uffd(struct kerndat *kd)
 	}
 
 	if (fd < 0) {
-		kd_set_item(kd, KD_UFFD, false, "neither userfaultfd() nor /dev/userfaultfd works");
-		kd_set_item(kd, KD_UFFD_EVENTS, false, "not probed: no userfaultfd");
+		/*
+		 * A user-mode-only uffd still tells the features, but lazy
+		 * restore cannot use it: a syscall of the restored program that
+		 * touches a missing page would fail with EFAULT.
+		 */
+		if (kd->item[KD_UFFD_USER_MODE].present) {
+			kd->uffd_api_ok = true;
+			kd->uffd_features = features;
+		}
+		kd_set_item(
+		    kd, KD_UFFD, false, "neither userfaultfd() nor /dev/userfaultfd works%s",
+		    kd->uffd_api_ok ? " (only user-mode-only, which lazy restore cannot use)" : "");
+		kd_set_item(kd, KD_UFFD_EVENTS, false, "not probed: no usable userfaultfd");
 		return;
 	}
 	kd->uffd_api_ok = true;
@@ -188,9 +199,10 @@ void kerndat_probe_uffd(struct kerndat *kd)
 	r = uffd_copy_works(fd);
 	if (r < 0)
 		kd_set_item(kd, KD_UFFD, false, "MISSING register + UFFDIO_COPY via %s: %s", via,
-			 strerror(-r));
+			    strerror(-r));
 	else
-		kd_set_item(kd, KD_UFFD, true, "served a missing page with UFFDIO_COPY via %s", via);
+		kd_set_item(kd, KD_UFFD, true, "served a missing page with UFFDIO_COPY via %s",
+			    via);
 
 	/* Enabling the events is the real test: UFFDIO_API fails on any unknown bit. */
 	ev_fd = fd == sys_fd ? uffd_open_syscall(0) : uffd_open_dev();
@@ -198,8 +210,8 @@ void kerndat_probe_uffd(struct kerndat *kd)
 		return kd_set_failed(kd, KD_UFFD_EVENTS, "userfaultfd", ev_fd);
 	r = uffd_api(ev_fd, KD_UFFD_LAZY_EVENTS, NULL);
 	if (r < 0)
-		return kd_set_failed(kd, KD_UFFD_EVENTS, "UFFDIO_API with fork/remap/remove/unmap events",
-				  r);
+		return kd_set_failed(kd, KD_UFFD_EVENTS,
+				     "UFFDIO_API with fork/remap/remove/unmap events", r);
 	kd_set_item(kd, KD_UFFD_EVENTS, true, "fork, remap, remove and unmap events enabled");
 }
 
@@ -207,14 +219,14 @@ static int pagemap_scan(int pagemap, struct scratch *s, uint64_t flags, uint64_t
 			struct kd_page_region *vec, size_t vec_len)
 {
 	struct kd_pm_scan_arg arg = {
-		.size = sizeof(arg),
-		.flags = flags,
-		.start = (uintptr_t)s->addr,
-		.end = (uintptr_t)s->addr + s->len,
-		.vec = (uintptr_t)vec,
-		.vec_len = vec_len,
-		.category_mask = category_mask,
-		.return_mask = category_mask,
+	    .size = sizeof(arg),
+	    .flags = flags,
+	    .start = (uintptr_t)s->addr,
+	    .end = (uintptr_t)s->addr + s->len,
+	    .vec = (uintptr_t)vec,
+	    .vec_len = vec_len,
+	    .category_mask = category_mask,
+	    .return_mask = category_mask,
 	};
 	int n = ioctl(pagemap, KD_PAGEMAP_SCAN_IOCTL, &arg);
 
@@ -251,8 +263,8 @@ static void probe_pagemap_scan(struct kerndat *kd, int pagemap)
 		return kd_set_failed(kd, KD_PAGEMAP_SCAN, "PAGEMAP_SCAN", n);
 	if (n != 2 || !region_is_page(&vec[0], &s, 0) || !region_is_page(&vec[1], &s, 2))
 		return kd_set_item(kd, KD_PAGEMAP_SCAN, false,
-				"PAGEMAP_SCAN did not find the 2 present pages (got %d regions)",
-				n);
+				   "PAGEMAP_SCAN did not find the 2 present pages (got %d regions)",
+				   n);
 	kd_set_item(kd, KD_PAGEMAP_SCAN, true, "found the present pages of a scratch mapping");
 }
 
@@ -309,6 +321,8 @@ void kerndat_probe_pagemap(struct kerndat *kd)
 	probe_pagemap_scan(kd, pagemap);
 	if (!kd->item[KD_PAGEMAP_SCAN].present)
 		return kd_set_item(kd, KD_DIRTY_TRACK, false, "not probed: no PAGEMAP_SCAN");
+	if (!kd->item[KD_UFFD_SYSCALL].present && !kd->item[KD_UFFD_DEV].present)
+		return kd_set_item(kd, KD_DIRTY_TRACK, false, "not probed: no usable userfaultfd");
 	if (!kerndat_uffd_has(kd, KD_UFFD_FEATURE_WP_ASYNC))
 		return kd_set_item(kd, KD_DIRTY_TRACK, false, "userfaultfd lacks WP_ASYNC");
 	uffd = kd->item[KD_UFFD_SYSCALL].present ? uffd_open_syscall(0) : uffd_open_dev();
@@ -317,7 +331,7 @@ void kerndat_probe_pagemap(struct kerndat *kd)
 	r = dirty_tracking_works(uffd, pagemap);
 	if (r == -EPROTO)
 		return kd_set_item(kd, KD_DIRTY_TRACK, false,
-				"PAGEMAP_SCAN did not report exactly the written page");
+				   "PAGEMAP_SCAN did not report exactly the written page");
 	if (r < 0)
 		return kd_set_failed(kd, KD_DIRTY_TRACK, "WP_ASYNC + PAGEMAP_SCAN", r);
 	kd_set_item(kd, KD_DIRTY_TRACK, true, "PAGEMAP_SCAN found the one page written");

@@ -87,14 +87,14 @@ static int sock_diag_dump(const void *req, size_t len, const char **why)
 void kerndat_probe_sock_diag(struct kerndat *kd)
 {
 	struct unix_diag_req ureq = {
-		.sdiag_family = AF_UNIX,
-		.udiag_states = ~0u,
-		.udiag_show = UDIAG_SHOW_NAME,
+	    .sdiag_family = AF_UNIX,
+	    .udiag_states = ~0u,
+	    .udiag_show = UDIAG_SHOW_NAME,
 	};
 	struct inet_diag_req_v2 ireq = {
-		.sdiag_family = AF_INET,
-		.sdiag_protocol = IPPROTO_TCP,
-		.idiag_states = ~0u,
+	    .sdiag_family = AF_INET,
+	    .sdiag_protocol = IPPROTO_TCP,
+	    .idiag_states = ~0u,
 	};
 	const char *why;
 	int n;
@@ -103,10 +103,12 @@ void kerndat_probe_sock_diag(struct kerndat *kd)
 	if (n < 0)
 		kd_set_item(kd, KD_SOCK_DIAG_UNIX, false, "unix dump (%s): %s", why, strerror(-n));
 	else
-		kd_set_item(kd, KD_SOCK_DIAG_UNIX, true, "unix dump answered (%d in first reply)", n);
+		kd_set_item(kd, KD_SOCK_DIAG_UNIX, true, "unix dump answered (%d in first reply)",
+			    n);
 	n = sock_diag_dump(&ireq, sizeof(ireq), &why);
 	if (n < 0)
 		kd_set_item(kd, KD_SOCK_DIAG_INET, false, "tcp dump (%s): %s", why, strerror(-n));
 	else
-		kd_set_item(kd, KD_SOCK_DIAG_INET, true, "tcp dump answered (%d in first reply)", n);
+		kd_set_item(kd, KD_SOCK_DIAG_INET, true, "tcp dump answered (%d in first reply)",
+			    n);
 }

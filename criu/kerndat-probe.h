@@ -9,7 +9,7 @@
 
 /* Record item i as present or not, with a printf-style detail. */
 void kd_set_item(struct kerndat *kd, enum kd_item i, bool present, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 /* Record item i absent because the call `what` failed with r (-errno). */
 void kd_set_failed(struct kerndat *kd, enum kd_item i, const char *what, int r);
 /* Read a /proc or /sys file holding one integer. */

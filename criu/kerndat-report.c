@@ -112,9 +112,9 @@ void kerndat_print_table(const struct kerndat *kd, FILE *out)
 	}
 	if (kd->unprivileged_userfaultfd >= 0)
 		fprintf(out, "vm.unprivileged_userfaultfd: %d%s\n", kd->unprivileged_userfaultfd,
-			kd->unprivileged_userfaultfd ?
-				"" :
-				" (kernel-mode faults need CAP_SYS_PTRACE in the creator)");
+			kd->unprivileged_userfaultfd
+			    ? ""
+			    : " (kernel-mode faults need CAP_SYS_PTRACE in the creator)");
 	else
 		fprintf(out, "vm.unprivileged_userfaultfd: unknown\n");
 	if (kd->xstate_size) {
@@ -124,12 +124,14 @@ void kerndat_print_table(const struct kerndat *kd, FILE *out)
 		fputc('\n', out);
 	}
 	if (missing)
-		fprintf(out, "Result: NOT OK: %u required or lazy feature(s) missing, %u optional "
-			     "missing\n",
+		fprintf(out,
+			"Result: NOT OK: %u required or lazy feature(s) missing, %u optional "
+			"missing\n",
 			missing, optional_missing);
 	else
-		fprintf(out, "Result: OK: every required and lazy feature is present (%u optional "
-			     "missing)\n",
+		fprintf(out,
+			"Result: OK: every required and lazy feature is present (%u optional "
+			"missing)\n",
 			optional_missing);
 }
 
@@ -147,8 +149,8 @@ void kerndat_print_json(const struct kerndat *kd, FILE *out)
 		json_print_string(out, kerndat_item_name(i));
 		fputs(", \"category\": ", out);
 		json_print_string(out, kerndat_category_name(kerndat_item_category(i)));
-		fprintf(out, ", \"present\": %s, \"detail\": ",
-			kd->item[i].present ? "true" : "false");
+		fprintf(out,
+			", \"present\": %s, \"detail\": ", kd->item[i].present ? "true" : "false");
 		json_print_string(out, kd->item[i].detail);
 		fputc('}', out);
 	}

@@ -58,52 +58,66 @@ static const struct {
 	const char *name;
 	enum kd_category category;
 } item_info[KD_NR_ITEMS] = {
-	[KD_PTRACE_SEIZE] = {"ptrace-seize", KD_REQUIRED},
-	[KD_PROCESS_VM] = {"process-vm-rw", KD_REQUIRED},
-	[KD_PIDFD_GETFD] = {"pidfd-getfd", KD_REQUIRED},
-	[KD_CLONE3_SET_TID] = {"clone3-set-tid", KD_REQUIRED},
-	[KD_RSEQ_CONFIG] = {"ptrace-rseq-config", KD_REQUIRED},
-	[KD_XSTATE] = {"ptrace-xstate", KD_REQUIRED},
-	[KD_VDSO] = {"vdso", KD_REQUIRED},
-	[KD_UFFD] = {"userfaultfd", KD_LAZY},
-	[KD_UFFD_EVENTS] = {"uffd-events", KD_LAZY},
-	[KD_UFFD_SYSCALL] = {"uffd-syscall", KD_OPTIONAL},
-	[KD_UFFD_USER_MODE] = {"uffd-user-mode-only", KD_OPTIONAL},
-	[KD_UFFD_DEV] = {"dev-userfaultfd", KD_OPTIONAL},
-	[KD_PAGEMAP_SCAN] = {"pagemap-scan", KD_OPTIONAL},
-	[KD_DIRTY_TRACK] = {"uffd-wp-async-dirty", KD_OPTIONAL},
-	[KD_TIME_NS] = {"time-namespace", KD_OPTIONAL},
-	[KD_SOCK_DIAG_UNIX] = {"sock-diag-unix", KD_OPTIONAL},
-	[KD_SOCK_DIAG_INET] = {"sock-diag-inet", KD_OPTIONAL},
+    [KD_PTRACE_SEIZE] = {"ptrace-seize", KD_REQUIRED},
+    [KD_PROCESS_VM] = {"process-vm-rw", KD_REQUIRED},
+    [KD_PIDFD_GETFD] = {"pidfd-getfd", KD_REQUIRED},
+    [KD_CLONE3_SET_TID] = {"clone3-set-tid", KD_REQUIRED},
+    [KD_RSEQ_CONFIG] = {"ptrace-rseq-config", KD_REQUIRED},
+    [KD_XSTATE] = {"ptrace-xstate", KD_REQUIRED},
+    [KD_VDSO] = {"vdso", KD_REQUIRED},
+    [KD_UFFD] = {"userfaultfd", KD_LAZY},
+    [KD_UFFD_EVENTS] = {"uffd-events", KD_LAZY},
+    [KD_UFFD_SYSCALL] = {"uffd-syscall", KD_OPTIONAL},
+    [KD_UFFD_USER_MODE] = {"uffd-user-mode-only", KD_OPTIONAL},
+    [KD_UFFD_DEV] = {"dev-userfaultfd", KD_OPTIONAL},
+    [KD_PAGEMAP_SCAN] = {"pagemap-scan", KD_OPTIONAL},
+    [KD_DIRTY_TRACK] = {"uffd-wp-async-dirty", KD_OPTIONAL},
+    [KD_TIME_NS] = {"time-namespace", KD_OPTIONAL},
+    [KD_SOCK_DIAG_UNIX] = {"sock-diag-unix", KD_OPTIONAL},
+    [KD_SOCK_DIAG_INET] = {"sock-diag-inet", KD_OPTIONAL},
 };
 
 static const char *const uffd_feature_names[] = {
-	[0] = "WP",
-	[1] = "EVENT_FORK",
-	[2] = "EVENT_REMAP",
-	[3] = "EVENT_REMOVE",
-	[4] = "MISSING_HUGETLBFS",
-	[5] = "MISSING_SHMEM",
-	[6] = "EVENT_UNMAP",
-	[7] = "SIGBUS",
-	[8] = "THREAD_ID",
-	[9] = "MINOR_HUGETLBFS",
-	[10] = "MINOR_SHMEM",
-	[11] = "EXACT_ADDRESS",
-	[12] = "WP_HUGETLBFS_SHMEM",
-	[13] = "WP_UNPOPULATED",
-	[14] = "POISON",
-	[15] = "WP_ASYNC",
-	[16] = "MOVE",
+    [0] = "WP",
+    [1] = "EVENT_FORK",
+    [2] = "EVENT_REMAP",
+    [3] = "EVENT_REMOVE",
+    [4] = "MISSING_HUGETLBFS",
+    [5] = "MISSING_SHMEM",
+    [6] = "EVENT_UNMAP",
+    [7] = "SIGBUS",
+    [8] = "THREAD_ID",
+    [9] = "MINOR_HUGETLBFS",
+    [10] = "MINOR_SHMEM",
+    [11] = "EXACT_ADDRESS",
+    [12] = "WP_HUGETLBFS_SHMEM",
+    [13] = "WP_UNPOPULATED",
+    [14] = "POISON",
+    [15] = "WP_ASYNC",
+    [16] = "MOVE",
 };
 
 static const char *const xfeature_names[] = {
-	[0] = "x87",	    [1] = "sse",	  [2] = "avx",		[3] = "mpx_bndregs",
-	[4] = "mpx_bndcsr", [5] = "avx512_opmask", [6] = "avx512_zmm_hi256",
-	[7] = "avx512_hi16_zmm", [8] = "pt",	   [9] = "pkru",	[10] = "pasid",
-	[11] = "cet_user",  [12] = "cet_supervisor", [13] = "hdc",	[14] = "uintr",
-	[15] = "lbr",	    [16] = "hwp",	  [17] = "amx_tilecfg", [18] = "amx_tiledata",
-	[19] = "apx",
+    [0] = "x87",
+    [1] = "sse",
+    [2] = "avx",
+    [3] = "mpx_bndregs",
+    [4] = "mpx_bndcsr",
+    [5] = "avx512_opmask",
+    [6] = "avx512_zmm_hi256",
+    [7] = "avx512_hi16_zmm",
+    [8] = "pt",
+    [9] = "pkru",
+    [10] = "pasid",
+    [11] = "cet_user",
+    [12] = "cet_supervisor",
+    [13] = "hdc",
+    [14] = "uintr",
+    [15] = "lbr",
+    [16] = "hwp",
+    [17] = "amx_tilecfg",
+    [18] = "amx_tiledata",
+    [19] = "apx",
 };
 
 const char *kerndat_item_name(enum kd_item i)
@@ -244,7 +258,8 @@ static void probe_process_vm(struct kerndat *kd, pid_t pid, const char *marker, 
 	if (n < 0)
 		return kd_set_failed(kd, KD_PROCESS_VM, "process_vm_readv", negerrno());
 	if ((size_t)n != len || memcmp(buf, marker, len))
-		return kd_set_item(kd, KD_PROCESS_VM, false, "process_vm_readv returned wrong data");
+		return kd_set_item(kd, KD_PROCESS_VM, false,
+				   "process_vm_readv returned wrong data");
 
 	local.iov_base = (void *)update;
 	local.iov_len = sizeof(update);
@@ -256,7 +271,7 @@ static void probe_process_vm(struct kerndat *kd, pid_t pid, const char *marker, 
 	n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
 	if (n != (ssize_t)sizeof(update) || memcmp(buf, update, sizeof(update)))
 		return kd_set_item(kd, KD_PROCESS_VM, false,
-				"process_vm_writev did not change the child's memory");
+				   "process_vm_writev did not change the child's memory");
 	kd_set_item(kd, KD_PROCESS_VM, true, "read and wrote a child's memory");
 }
 
@@ -303,8 +318,8 @@ static int probe_seize(struct kerndat *kd, pid_t pid)
 		}
 	}
 	if (!WIFSTOPPED(status) || (status >> 16) != PTRACE_EVENT_STOP) {
-		kd_set_item(kd, KD_PTRACE_SEIZE, false, "unexpected wait status 0x%x after interrupt",
-			 status);
+		kd_set_item(kd, KD_PTRACE_SEIZE, false,
+			    "unexpected wait status 0x%x after interrupt", status);
 		return -EPROTO;
 	}
 	kd_set_item(kd, KD_PTRACE_SEIZE, true, "seized and interrupted a child");
@@ -318,14 +333,15 @@ static void probe_rseq(struct kerndat *kd, pid_t pid)
 
 	n = ptrace(KD_PTRACE_GET_RSEQ_CONFIGURATION, pid, (void *)sizeof(conf), &conf);
 	if (n < 0)
-		return kd_set_failed(kd, KD_RSEQ_CONFIG, "PTRACE_GET_RSEQ_CONFIGURATION", negerrno());
+		return kd_set_failed(kd, KD_RSEQ_CONFIG, "PTRACE_GET_RSEQ_CONFIGURATION",
+				     negerrno());
 	if (n < (long)offsetof(struct kd_rseq_config, flags))
-		return kd_set_item(kd, KD_RSEQ_CONFIG, false, "short rseq configuration (%ld bytes)",
-				n);
+		return kd_set_item(kd, KD_RSEQ_CONFIG, false,
+				   "short rseq configuration (%ld bytes)", n);
 	if (!conf.rseq_abi_pointer)
 		return kd_set_item(kd, KD_RSEQ_CONFIG, true, "works; the child has no rseq area");
 	kd_set_item(kd, KD_RSEQ_CONFIG, true, "child's rseq area: %u bytes, signature 0x%x",
-		 conf.rseq_abi_size, conf.signature);
+		    conf.rseq_abi_size, conf.signature);
 }
 
 static uint64_t read_xcr0(void)
@@ -353,7 +369,8 @@ static void probe_xstate(struct kerndat *kd, pid_t pid)
 	if (ptrace(PTRACE_GETREGSET, pid, (void *)NT_X86_XSTATE, &iov) < 0)
 		return kd_set_failed(kd, KD_XSTATE, "PTRACE_GETREGSET NT_X86_XSTATE", negerrno());
 	if (iov.iov_len < 576 || iov.iov_len > cap)
-		return kd_set_item(kd, KD_XSTATE, false, "implausible xstate size %zu", iov.iov_len);
+		return kd_set_item(kd, KD_XSTATE, false, "implausible xstate size %zu",
+				   iov.iov_len);
 	kd->xstate_size = iov.iov_len;
 	/* The kernel describes the layout in the FXSAVE area's software bytes. */
 	memcpy(&magic, buf + KD_FX_SW_BYTES_OFF, sizeof(magic));
@@ -362,7 +379,7 @@ static void probe_xstate(struct kerndat *kd, pid_t pid)
 	else
 		kd->xfeatures = read_xcr0();
 	kd_set_item(kd, KD_XSTATE, true, "%u bytes, xfeatures 0x%llx", kd->xstate_size,
-		 (unsigned long long)kd->xfeatures);
+		    (unsigned long long)kd->xfeatures);
 }
 
 /* Probes that need a live child: one sleeping child serves them all. */
@@ -377,7 +394,8 @@ static void probe_child_items(struct kerndat *kd)
 	if (pipe2(fds, O_CLOEXEC) < 0) {
 		r = negerrno();
 		for (enum kd_item i = KD_PTRACE_SEIZE; i <= KD_XSTATE; i++)
-			kd_set_failed(kd, i, "pipe2", r);
+			if (i != KD_CLONE3_SET_TID)
+				kd_set_failed(kd, i, "pipe2", r);
 		return;
 	}
 	pipe_rd = fds[0];
@@ -407,9 +425,9 @@ static pid_t clone3_set_tid(pid_t tid)
 {
 	pid_t want = tid;
 	struct kd_clone_args args = {
-		.exit_signal = SIGCHLD,
-		.set_tid = (uintptr_t)&want,
-		.set_tid_size = 1,
+	    .exit_signal = SIGCHLD,
+	    .set_tid = (uintptr_t)&want,
+	    .set_tid_size = 1,
 	};
 	long r = syscall(SYS_clone3, &args, sizeof(args));
 
@@ -417,10 +435,10 @@ static pid_t clone3_set_tid(pid_t tid)
 }
 
 struct clone3_result {
-	int err;     /* 0 or -errno */
-	int step;    /* which step failed or 0 */
-	int new_ns;  /* 1 when done in a new pid namespace */
-	pid_t tid;   /* the pid we asked for last */
+	int err;    /* 0 or -errno */
+	int step;   /* which step failed or 0 */
+	int new_ns; /* 1 when done in a new pid namespace */
+	pid_t tid;  /* the pid we asked for last */
 };
 
 /* Create a child with pid tid that checks it got it; returns 0 or -errno. */
@@ -554,12 +572,12 @@ static void probe_clone3(struct kerndat *kd)
 		return kd_set_item(kd, KD_CLONE3_SET_TID, false, "bad helper answer");
 	if (res.err == -EPROTO)
 		return kd_set_item(kd, KD_CLONE3_SET_TID, false, "clone3 gave a pid other than %d",
-				res.tid);
+				   res.tid);
 	if (res.err < 0)
 		return kd_set_item(kd, KD_CLONE3_SET_TID, false, "clone3 set_tid (%s): %s",
-				steps[res.step], strerror(-res.err));
+				   steps[res.step], strerror(-res.err));
 	kd_set_item(kd, KD_CLONE3_SET_TID, true, "created pid %d %s", res.tid,
-		 res.new_ns ? "in a new pid namespace" : "in our pid namespace");
+		    res.new_ns ? "in a new pid namespace" : "in our pid namespace");
 }
 
 static void probe_time_ns(struct kerndat *kd)
@@ -583,10 +601,10 @@ static void probe_time_ns(struct kerndat *kd)
 	if (r < 0)
 		return kd_set_failed(kd, KD_TIME_NS, "waitpid", r);
 	if (r > 0)
-		return kd_set_item(kd, KD_TIME_NS, false, "unshare(CLONE_NEWTIME): %s%s", strerror(r),
-				access("/proc/self/ns/time", F_OK) == 0 ?
-					" (the kernel has time namespaces)" :
-					"");
+		return kd_set_item(
+		    kd, KD_TIME_NS, false, "unshare(CLONE_NEWTIME): %s%s", strerror(r),
+		    access("/proc/self/ns/time", F_OK) == 0 ? " (the kernel has time namespaces)"
+							    : "");
 	kd_set_item(kd, KD_TIME_NS, true, "unshare(CLONE_NEWTIME) works");
 }
 
@@ -599,7 +617,8 @@ static void probe_vdso(struct kerndat *kd)
 	int r;
 
 	if (!at)
-		return kd_set_item(kd, KD_VDSO, false, "no AT_SYSINFO_EHDR in the auxiliary vector");
+		return kd_set_item(kd, KD_VDSO, false,
+				   "no AT_SYSINFO_EHDR in the auxiliary vector");
 	r = read_file_str("/proc/self/maps", &maps, NULL);
 	if (r < 0)
 		return kd_set_failed(kd, KD_VDSO, "/proc/self/maps", r);
@@ -613,7 +632,7 @@ static void probe_vdso(struct kerndat *kd)
 		if (at < start || at >= end)
 			break;
 		return kd_set_item(kd, KD_VDSO, true, "[vdso] at 0x%lx, %lu KiB", start,
-				(end - start) >> 10);
+				   (end - start) >> 10);
 	}
 	kd_set_item(kd, KD_VDSO, false, "no [vdso] mapping holding AT_SYSINFO_EHDR 0x%lx", at);
 }
@@ -630,7 +649,7 @@ int kerndat_probe(struct kerndat *kd)
 	else
 		snprintf(kd->release, sizeof(kd->release), "unknown");
 	if (kd_read_proc_int("/proc/sys/vm/unprivileged_userfaultfd",
-			  &kd->unprivileged_userfaultfd) < 0)
+			     &kd->unprivileged_userfaultfd) < 0)
 		kd->unprivileged_userfaultfd = -1;
 
 	probe_child_items(kd);

@@ -68,8 +68,8 @@ struct kerndat_item {
 
 /* The events the lazy-pages daemon needs to follow the restored tree. */
 #define KD_UFFD_LAZY_EVENTS                                                                        \
-	(KD_UFFD_FEATURE_EVENT_FORK | KD_UFFD_FEATURE_EVENT_REMAP |                                \
-	 KD_UFFD_FEATURE_EVENT_REMOVE | KD_UFFD_FEATURE_EVENT_UNMAP)
+	(KD_UFFD_FEATURE_EVENT_FORK | KD_UFFD_FEATURE_EVENT_REMAP | KD_UFFD_FEATURE_EVENT_REMOVE | \
+	 KD_UFFD_FEATURE_EVENT_UNMAP)
 
 struct kerndat {
 	struct kerndat_item item[KD_NR_ITEMS];

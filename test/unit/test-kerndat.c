@@ -169,13 +169,24 @@ static bool json_valid_object(const char *s)
 static void test_json_checker(void)
 {
 	static const char *const good[] = {
-		"{}", "{\"a\": [1, -2.5e3, true, false, null, \"x\\u00e9\\\"\\\\\"]}",
-		" {\"a\": {\"b\": []}}\n",
+	    "{}",
+	    "{\"a\": [1, -2.5e3, true, false, null, \"x\\u00e9\\\"\\\\\"]}",
+	    " {\"a\": {\"b\": []}}\n",
 	};
 	static const char *const bad[] = {
-		"",	    "{",	  "{\"a\":}",	   "{\"a\" 1}",	   "[1]", "{\"a\": [1,]}",
-		"{\"a\": \"\\q\"}", "{\"a\": \"\x01\"}", "{\"a\": 01}", "{} x", "{\"a\": tru}",
-		"{\"a\": \"\\u12\"}", "{\"a\": \"unterminated}",
+	    "",
+	    "{",
+	    "{\"a\":}",
+	    "{\"a\" 1}",
+	    "[1]",
+	    "{\"a\": [1,]}",
+	    "{\"a\": \"\\q\"}",
+	    "{\"a\": \"\x01\"}",
+	    "{\"a\": 01}",
+	    "{} x",
+	    "{\"a\": tru}",
+	    "{\"a\": \"\\u12\"}",
+	    "{\"a\": \"unterminated}",
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(good); i++)
@@ -292,12 +303,12 @@ static const struct missing_case {
 	enum kd_item item;
 	bool fails;
 } missing_cases[] = {
-	{KD_CLONE3_SET_TID, true},   /* required */
-	{KD_PTRACE_SEIZE, true},     /* required */
-	{KD_UFFD, true},	     /* lazy */
-	{KD_UFFD_EVENTS, true},	     /* lazy */
-	{KD_PAGEMAP_SCAN, false},    /* optional */
-	{KD_SOCK_DIAG_INET, false},  /* optional */
+    {KD_CLONE3_SET_TID, true},	/* required */
+    {KD_PTRACE_SEIZE, true},	/* required */
+    {KD_UFFD, true},		/* lazy */
+    {KD_UFFD_EVENTS, true},	/* lazy */
+    {KD_PAGEMAP_SCAN, false},	/* optional */
+    {KD_SOCK_DIAG_INET, false}, /* optional */
 };
 
 static void test_one_missing(void)
@@ -329,7 +340,8 @@ static void test_one_missing(void)
 		} else {
 			CHECK(r == 0);
 			CHECK(err[0] == '\0');
-			CHECK(strstr(table, "\nResult: OK:") && strstr(table, "(1 optional missing)"));
+			CHECK(strstr(table, "\nResult: OK:") &&
+			      strstr(table, "(1 optional missing)"));
 			CHECK(strstr(json, "\"ok\": true") && strstr(json, "\"missing\": []"));
 		}
 	}
@@ -391,9 +403,8 @@ static void test_live_probe(void)
 		CHECK(kerndat_has(&kd, KD_PAGEMAP_SCAN));
 		CHECK(kerndat_uffd_has(&kd, KD_UFFD_FEATURE_WP_ASYNC));
 	}
-	CHECK(kerndat_has(&kd, KD_UFFD) ==
-	      (kd.uffd_api_ok && (kerndat_has(&kd, KD_UFFD_SYSCALL) ||
-				  kerndat_has(&kd, KD_UFFD_DEV))));
+	CHECK(kerndat_has(&kd, KD_UFFD) == (kd.uffd_api_ok && (kerndat_has(&kd, KD_UFFD_SYSCALL) ||
+							       kerndat_has(&kd, KD_UFFD_DEV))));
 	if (kd.uffd_api_ok)
 		CHECK(kd.uffd_features != 0);
 	else
