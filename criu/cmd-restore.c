@@ -1,10 +1,30 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* relive restore: Restore a process tree from an images directory. */
+#include <stdlib.h>
+
 #include "commands.h"
+#include "log.h"
+#include "restore.h"
 
 static int run(const struct opts *o)
 {
-	return cmd_not_implemented("restore");
+	pid_t pid;
+	int code, r;
+
+	r = restore_run(o, &pid);
+	if (r < 0)
+		return r;
+	if (o->detached)
+		return 0;
+	/* Stay the parent and end the way the restored process ends. */
+	r = restore_wait(pid, &code);
+	if (r < 0)
+		return r;
+	if (code != 0) {
+		log_fini();
+		exit(code);
+	}
+	return 0;
 }
 
 const struct command cmd_restore = {
