@@ -252,6 +252,8 @@ static void probe_process_vm(struct kerndat *kd, pid_t pid, const char *marker, 
 	struct iovec remote = {.iov_base = (void *)marker, .iov_len = len};
 	ssize_t n;
 
+	if (len > sizeof(buf) || len < sizeof(update))
+		return kd_set_failed(kd, KD_PROCESS_VM, "marker size", -EINVAL);
 	/* The child is a fork: its copy of marker sits at the same address. */
 	memset(buf, 0, sizeof(buf));
 	n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
@@ -567,7 +569,7 @@ static void probe_clone3(struct kerndat *kd)
 	r = read_all(rd, &res, sizeof(res));
 	if (r < 0)
 		return kd_set_item(kd, KD_CLONE3_SET_TID, false, "the probe helper died");
-	r = wait_exit_code(&helper);
+	(void)wait_exit_code(&helper);
 	if (res.step < 0 || res.step >= (int)ARRAY_SIZE(steps))
 		return kd_set_item(kd, KD_CLONE3_SET_TID, false, "bad helper answer");
 	if (res.err == -EPROTO)
