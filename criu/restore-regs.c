@@ -21,11 +21,19 @@
 #endif
 
 /* Offsets inside an XSAVE area (the kernel's uabi layout). */
-#define XSAVE_SW_XFEATURES_OFF 472 /* sw_reserved (464) + magic1 + extended_size */
-#define XSAVE_HDR_BV_OFF       512 /* xsave header: xstate_bv */
+#define XSAVE_HDR_BV_OFF 512 /* xsave header: xstate_bv */
 #define XSTATE_BUF_MAX	       (1u << 16)
 
 #define SIGINFO_SIZE 128
+
+/* The state components this CPU and kernel enable (XCR0). */
+static uint64_t xcr0_here(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	return ((uint64_t)hi << 32) | lo;
+}
 
 int restore_check_xstate(pid_t tid, const ThreadCoreEntry *t)
 {
@@ -45,7 +53,8 @@ int restore_check_xstate(pid_t tid, const ThreadCoreEntry *t)
 	}
 	if (iov.iov_len < XSAVE_HDR_BV_OFF + 8)
 		return 0;
-	memcpy(&here, buf + XSAVE_SW_XFEATURES_OFF, sizeof(here));
+	/* GETREGSET worked, so the kernel uses XSAVE and xgetbv is allowed. */
+	here = xcr0_here();
 	memcpy(&used, t->xstate.data + XSAVE_HDR_BV_OFF, sizeof(used));
 	if (used & ~here) {
 		pr_err("task %d: the image uses CPU state features %#" PRIx64

@@ -269,12 +269,15 @@ static int phase_b(struct restore_ctx *ctx)
 	r = remote_init(rt, ctx->pid, ctx->scratch);
 	if (r < 0)
 		return r;
-	rt->scratch = ctx->scratch + PAGE_SIZE_4K;
-	rt->scratch_len = RESTORE_SCRATCH_SIZE - PAGE_SIZE_4K;
-
+	/* restore_mm wants the whole area; it keeps its first page for code. */
+	rt->scratch = ctx->scratch;
+	rt->scratch_len = RESTORE_SCRATCH_SIZE;
 	r = restore_mm(rt, p->mm, &p->pages, false);
 	if (r < 0)
 		return r;
+	/* From here on rt->scratch is argument room only, after the 0f 05. */
+	rt->scratch = ctx->scratch + PAGE_SIZE_4K;
+	rt->scratch_len = RESTORE_SCRATCH_SIZE - PAGE_SIZE_4K;
 	r = restore_task_state(rt, p->core, t);
 	if (r < 0)
 		return r;

@@ -8,8 +8,9 @@
  *
  * The scratch area (RESTORE_SCRATCH_SIZE at a hole of the final layout)
  * holds the 0f 05 that remote calls execute at its first byte
- * (rt.syscall_ip); rt.scratch/scratch_len are the argument room that
- * follows the first page.
+ * (rt.syscall_ip). restore_mm gets the whole area in rt.scratch/scratch_len
+ * (it keeps the first page for code); afterwards rt.scratch/scratch_len
+ * are narrowed to the argument room after the first page.
  */
 #ifndef RELIVE_RESTORE_H
 #define RELIVE_RESTORE_H
