@@ -19,6 +19,13 @@
 
 #include "fdinfo.pb-c.h"
 
+/*
+ * The kernel's O_LARGEFILE on x86_64. It forces the flag on every open of
+ * a 64-bit process and fdinfo shows it, while glibc defines O_LARGEFILE as
+ * 0 there: it carries no state, so it is dropped.
+ */
+#define KERNEL_O_LARGEFILE 0100000u
+
 /* More fds than this in one process is not something we dump. */
 #define DUMP_MAX_FDS (1u << 20)
 
@@ -193,7 +200,7 @@ static int dump_one_fd(struct dump_ctx *ctx, struct dump_task *t, int fd)
 		return r;
 	f.pid = t->pid;
 	f.fd = fd;
-	f.flags = fi.flags & ~(uint32_t)O_CLOEXEC;
+	f.flags = fi.flags & ~((uint32_t)O_CLOEXEC | KERNEL_O_LARGEFILE);
 	f.pos = fi.pos;
 	f.dev = st.st_dev;
 	f.ino = st.st_ino;
