@@ -434,9 +434,9 @@ static void handle_hello(struct lp_ctx *c, struct lp_conn *conn)
 		pr_warn("rejected task %u: image set %s, this daemon serves %s\n", h.image_pid,
 			h.image_set_id, c->image_set_id);
 		send_reply(conn->fd, -EXDEV,
-			   "this lazy-pages daemon serves image set %s of %s, not %s (one image "
+			   "wrong images: this daemon serves image set %s, not %s (one image "
 			   "directory per daemon; several at once is not supported yet)",
-			   c->image_set_id, c->cfg->images_dir, h.image_set_id);
+			   c->image_set_id, h.image_set_id);
 		return;
 	}
 	if (uffd < 0 || pidfd < 0 || !fd_is(uffd, "anon_inode:[userfaultfd]") ||
