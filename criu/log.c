@@ -51,7 +51,9 @@ void log_set_level(int level)
 	log_level = level;
 }
 
-static void log_vprint(int level, const char *prefix, const char *fmt, va_list ap)
+/* format(printf, 3, 0): fmt is checked at the callers, which pass ap. */
+__attribute__((format(printf, 3, 0))) static void log_vprint(int level, const char *prefix,
+								const char *fmt, va_list ap)
 {
 	char buf[4096];
 	int off = 0;
