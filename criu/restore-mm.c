@@ -41,6 +41,18 @@ struct rseq_config {
 	uint32_t pad;
 };
 
+struct vma_state {
+	/* Protection the VMA is mapped with while it is filled. */
+	uint32_t map_prot;
+	/* It was a separate VMA next to one it would merge with: it needs an
+	 * anon_vma of its own before both get the same flags. */
+	bool keep_apart;
+	/* At least one page was written into it. */
+	bool written;
+	/* Mapped with PROT_EXEC and MADV_DONTDUMP flipped (keep_apart). */
+	bool flipped;
+};
+
 struct rmm_ctx {
 	struct remote *rt;
 	pid_t pid;
@@ -51,8 +63,8 @@ struct rmm_ctx {
 	 * holding the syscall instruction. */
 	unsigned long args;
 	size_t args_len;
-	/* Protection each VMA is mapped with while it is filled. */
-	uint32_t *map_prot;
+	/* Per dumped VMA, how it is being rebuilt. */
+	struct vma_state *st;
 	/* The file opened last in the task, reused by the next VMA of the
 	 * same file (the segments of one ELF object come in a row). */
 	int file_fd;
@@ -511,19 +523,94 @@ static int map_vma(struct rmm_ctx *c, const VmaEntry *v, uint32_t prot)
 	return 0;
 }
 
+static bool same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+/*
+ * Would the kernel merge b into a if both were mapped as dumped? The dump
+ * shows them apart, so they had different anon_vmas (a fork or an mremap
+ * in their past); mapped afresh they would fuse into one VMA.
+ */
+static bool would_merge(const VmaEntry *a, const VmaEntry *b)
+{
+	uint64_t mask = ~(uint64_t)VMA_FLAG__VMF_SOFTDIRTY;
+
+	if (a->end != b->start || a->kind != b->kind || a->prot != b->prot ||
+	    a->flags != b->flags || (vma_vmflags(a) & mask) != (vma_vmflags(b) & mask) ||
+	    !same_str(a->name, b->name))
+		return false;
+	if (a->kind == VMA_KIND__VMA_ANON)
+		return true;
+	if (a->kind == VMA_KIND__VMA_FILE_PRIVATE)
+		return same_str(a->path, b->path) && a->dev == b->dev && a->ino == b->ino &&
+		       a->pgoff + (a->end - a->start) == b->pgoff;
+	return false;
+}
+
+/*
+ * Two dumped VMAs that would merge are kept apart this way: the second is
+ * mapped with PROT_EXEC flipped, so it does not merge at mmap time, and
+ * with MADV_DONTDUMP flipped, so that the first page written into either
+ * one does not reuse the other's anon_vma (the kernel shares an anon_vma
+ * between neighbours whose flags differ only in access bits). Both get a
+ * page written, hence an anon_vma each, before fix_all gives the second
+ * its real flags; VMAs with different anon_vmas do not merge. In a run of
+ * such VMAs every other one is flipped.
+ */
+static void plan_keep_apart(struct rmm_ctx *c)
+{
+	bool flipped_prev = false;
+
+	for (size_t i = 1; i < c->mm->n_vmas; i++) {
+		bool flip = !flipped_prev && would_merge(c->mm->vmas[i - 1], c->mm->vmas[i]);
+
+		if (would_merge(c->mm->vmas[i - 1], c->mm->vmas[i])) {
+			c->st[i - 1].keep_apart = true;
+			c->st[i].keep_apart = true;
+			pr_debug("task %d: keeping %#llx-%#llx apart from its left neighbour\n",
+				 c->pid, (unsigned long long)c->mm->vmas[i]->start,
+				 (unsigned long long)c->mm->vmas[i]->end);
+		}
+		if (flip) {
+			c->st[i].map_prot ^= PROT_EXEC;
+			c->st[i].flipped = true;
+		}
+		flipped_prev = flip;
+	}
+}
+
 static int map_all(struct rmm_ctx *c)
 {
 	int r = 0;
 
+	for (size_t i = 0; i < c->mm->n_vmas; i++)
+		c->st[i].map_prot = fill_prot(c->mm->vmas[i], c->pages);
+	plan_keep_apart(c);
 	for (size_t i = 0; i < c->mm->n_vmas; i++) {
 		const VmaEntry *v = c->mm->vmas[i];
 
 		if (is_cluster_kind(v->kind) || v->kind == VMA_KIND__VMA_VSYSCALL)
 			continue;
-		c->map_prot[i] = fill_prot(v, c->pages);
-		r = map_vma(c, v, c->map_prot[i]);
+		r = map_vma(c, v, c->st[i].map_prot);
 		if (r < 0)
 			break;
+		if (c->st[i].flipped) {
+			bool dd = vma_vmflags(v) & VMA_FLAG__VMF_DONTDUMP;
+			long ret;
+
+			r = rsys(c, &ret, SYS_madvise, v->start, v->end - v->start,
+				 dd ? MADV_DODUMP : MADV_DONTDUMP, 0, 0, 0);
+			if (r < 0)
+				break;
+			if (ret < 0) {
+				r = pr_err_ret((int)ret, "task %d: madvise of %#llx-%#llx", c->pid,
+					       (unsigned long long)v->start,
+					       (unsigned long long)v->end);
+				break;
+			}
+		}
 	}
 	close_cached_file(c);
 	return r;
@@ -637,6 +724,36 @@ static int batch_add(struct page_batch *b, const void *src, uint64_t addr, uint6
 	return 0;
 }
 
+/*
+ * A VMA kept apart that got no page from the image gets its first page
+ * written back with what it holds (zeros, or the file's data): the content
+ * stays, and the VMA gets its anon_vma.
+ */
+static int touch_kept_apart(struct rmm_ctx *c)
+{
+	unsigned char page[PAGE];
+
+	for (size_t i = 0; i < c->mm->n_vmas; i++) {
+		const VmaEntry *v = c->mm->vmas[i];
+		int r;
+
+		if (!c->st[i].keep_apart || c->st[i].written)
+			continue;
+		if (remote_read(c->pid, v->start, page, PAGE) < 0) {
+			pr_warn("task %d: cannot read %#llx; %#llx-%#llx may merge with a "
+				"neighbour\n",
+				c->pid, (unsigned long long)v->start, (unsigned long long)v->start,
+				(unsigned long long)v->end);
+			continue;
+		}
+		r = mem_write(c, page, PAGE, v->start);
+		if (r < 0)
+			return r;
+		c->st[i].written = true;
+	}
+	return 0;
+}
+
 static void unmap_pages_file(void *p, size_t len)
 {
 	if (p && p != MAP_FAILED)
@@ -737,19 +854,28 @@ static int write_pages(struct rmm_ctx *c, uint64_t *ret_bytes)
 				r = -EINVAL;
 				goto out;
 			}
-			if (!(c->lazy && (e->flags & PAGEMAP_FLAG__PE_LAZY) &&
-			      v->kind == VMA_KIND__VMA_ANON)) {
+			bool skip = c->lazy && (e->flags & PAGEMAP_FLAG__PE_LAZY) &&
+				    v->kind == VMA_KIND__VMA_ANON;
+			/* a VMA kept apart needs one page now, lazy or not */
+			uint64_t len = !skip ? piece_end - addr
+				       : c->st[vi].keep_apart && !c->st[vi].written ? PAGE
+									       : 0;
+
+			if (len) {
 				const char *src = map + img_pages_offset(first + (addr - e->vaddr) / PAGE);
 
-				r = batch_add(b, src, addr, piece_end - addr,
-					      !(c->map_prot[vi] & PROT_WRITE));
+				r = batch_add(b, src, addr, len, !(c->st[vi].map_prot & PROT_WRITE));
 				if (r < 0)
 					goto out;
+				c->st[vi].written = true;
 			}
 			addr = piece_end;
 		}
 	}
 	r = batch_flush(b);
+	if (r < 0)
+		goto out;
+	r = touch_kept_apart(c);
 	if (r < 0)
 		goto out;
 	*ret_bytes = b->bytes;
@@ -785,7 +911,7 @@ static int fix_vma(struct rmm_ctx *c, size_t i)
 	long ret;
 	int r;
 
-	if (c->map_prot[i] != v->prot) {
+	if (c->st[i].map_prot != v->prot) {
 		r = rsys(c, &ret, SYS_mprotect, v->start, len, v->prot, 0, 0, 0);
 		if (r < 0)
 			return r;
@@ -793,6 +919,15 @@ static int fix_vma(struct rmm_ctx *c, size_t i)
 			return pr_err_ret((int)ret, "task %d: cannot mprotect %#llx-%#llx",
 					  c->pid, (unsigned long long)v->start,
 					  (unsigned long long)v->end);
+	}
+	/* undo the MADV_DONTDUMP flip of a VMA kept apart */
+	if (c->st[i].flipped && !(vmf & VMA_FLAG__VMF_DONTDUMP)) {
+		r = rsys(c, &ret, SYS_madvise, v->start, len, MADV_DODUMP, 0, 0, 0);
+		if (r < 0)
+			return r;
+		if (ret < 0)
+			return pr_err_ret((int)ret, "task %d: MADV_DODUMP on %#llx-%#llx", c->pid,
+					  (unsigned long long)v->start, (unsigned long long)v->end);
 	}
 	for (size_t k = 0; k < ARRAY_SIZE(advices); k++) {
 		if (!(vmf & advices[k].bit))
@@ -971,7 +1106,7 @@ int restore_mm(struct remote *rt, const MmEntry *mm, const struct mm_pages *page
 		.mem_fd = -1,
 	};
 	struct vdso_part cur[VDSO_NR_PARTS] = {0};
-	_cleanup_free_ uint32_t *map_prot = NULL;
+	_cleanup_free_ struct vma_state *st = NULL;
 	unsigned long calls0 = rt->nr_calls;
 	uint64_t bytes = 0;
 	struct timespec t0;
@@ -982,10 +1117,10 @@ int restore_mm(struct remote *rt, const MmEntry *mm, const struct mm_pages *page
 	r = check_inputs(&c);
 	if (r < 0)
 		return r;
-	map_prot = calloc(mm->n_vmas ? mm->n_vmas : 1, sizeof(*map_prot));
-	if (!map_prot)
+	st = calloc(mm->n_vmas ? mm->n_vmas : 1, sizeof(*st));
+	if (!st)
 		return -ENOMEM;
-	c.map_prot = map_prot;
+	c.st = st;
 	c.args = rt->scratch + PAGE;
 	c.args_len = rt->scratch_len - PAGE;
 
@@ -994,6 +1129,14 @@ int restore_mm(struct remote *rt, const MmEntry *mm, const struct mm_pages *page
 		r = clear_address_space(&c, cur);
 	if (r == 0)
 		r = move_vdso_cluster(&c, cur);
+	/*
+	 * mm fields, auxv and exe now, while nothing is mapped: the kernel
+	 * refuses to change the exe (EBUSY) while any VMA maps the old one,
+	 * and the old one is also the new one when relive restores a copy of
+	 * itself (or when the test restores a fork of itself).
+	 */
+	if (r == 0)
+		r = set_mm_map(&c);
 	/* Only now is MAP_FIXED safe: it would have silently replaced a vdso
 	 * part still sitting on a dumped address. */
 	if (r == 0)
@@ -1004,9 +1147,6 @@ int restore_mm(struct remote *rt, const MmEntry *mm, const struct mm_pages *page
 	t_pages = elapsed_ms(&t0) - t_map;
 	if (r == 0)
 		r = fix_all(&c);
-	/* After the old exe is gone, else PR_SET_MM_MAP says EBUSY. */
-	if (r == 0)
-		r = set_mm_map(&c);
 	if (c.mem_fd >= 0)
 		close(c.mem_fd);
 	if (r < 0)
