@@ -113,8 +113,13 @@ static int classify_fd(const struct dump_ctx *ctx, pid_t pid, int fd, const char
 			return -EOPNOTSUPP;
 		}
 		if (st->st_nlink == 0 || link[0] != '/') {
-			pr_err("not supported: fd %d of process %d is an unlinked file %s\n", fd,
-			       pid, link);
+			size_t ll = strlen(link), dl = strlen(" (deleted)");
+
+			/* The link names the file as it was, plus a marker. */
+			if (ll > dl && !strcmp(link + ll - dl, " (deleted)"))
+				ll -= dl;
+			pr_err("not supported: fd %d of process %d is an unlinked file %.*s\n", fd,
+			       pid, (int)ll, link);
 			return -EOPNOTSUPP;
 		}
 		f->type = FILE_TYPE__FT_REG;

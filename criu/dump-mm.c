@@ -3,6 +3,7 @@
 #define LOG_PREFIX "dump: "
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
@@ -112,11 +113,112 @@ struct pm_run {
 	uint32_t vma; /* index; runs never span two VMAs */
 };
 
+/*
+ * Writing into the pages file (page cache allocation plus a copy) costs
+ * about as much as reading the task's memory: a second thread writes one
+ * buffer while the first reads the next, so the two overlap on two cores.
+ * Order is kept: buffers are written in the order they were filled.
+ */
+struct page_writer {
+	pthread_t thread;
+	bool started;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct img *img;
+	unsigned char *buf[2];
+	size_t len[2];
+	bool busy[2]; /* handed to the writer, not yet written */
+	bool stop;
+	int err;
+};
+
+static void *writer_main(void *arg)
+{
+	struct page_writer *w = arg;
+	unsigned idx = 0;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		int r;
+
+		while (!w->busy[idx] && !w->stop)
+			pthread_cond_wait(&w->cond, &w->lock);
+		if (!w->busy[idx])
+			break;
+		pthread_mutex_unlock(&w->lock);
+		r = w->err ? 0 : img_write_pages(w->img, w->buf[idx], w->len[idx]);
+		pthread_mutex_lock(&w->lock);
+		if (r < 0 && !w->err)
+			w->err = r;
+		w->busy[idx] = false;
+		pthread_cond_broadcast(&w->cond);
+		idx ^= 1;
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+static int writer_start(struct page_writer *w, struct img *img, unsigned char *buf, size_t half)
+{
+	int r;
+
+	memset(w, 0, sizeof(*w));
+	w->img = img;
+	w->buf[0] = buf;
+	w->buf[1] = buf + half;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	r = pthread_create(&w->thread, NULL, writer_main, w);
+	if (r)
+		return pr_err_ret(-r, "cannot start the page writer thread");
+	w->started = true;
+	return 0;
+}
+
+/* Wait until buffer idx is free again; returns the writer's error if any. */
+static int writer_wait_free(struct page_writer *w, unsigned idx)
+{
+	int err;
+
+	pthread_mutex_lock(&w->lock);
+	while (w->busy[idx])
+		pthread_cond_wait(&w->cond, &w->lock);
+	err = w->err;
+	pthread_mutex_unlock(&w->lock);
+	return err;
+}
+
+static void writer_submit(struct page_writer *w, unsigned idx, size_t len)
+{
+	pthread_mutex_lock(&w->lock);
+	w->len[idx] = len;
+	w->busy[idx] = true;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* Write what is queued, stop the thread. Returns its first error. */
+static int writer_finish(struct page_writer *w)
+{
+	if (!w->started)
+		return 0;
+	pthread_mutex_lock(&w->lock);
+	w->stop = true;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	w->started = false;
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->cond);
+	return w->err;
+}
+
 struct mm_dumper {
 	pid_t pid;
 	int pagemap_fd;
 	int mem_fd; /* /proc/PID/mem, opened on first need */
-	struct img *pages;
+	struct page_writer writer;
+	unsigned cur; /* the buffer being filled */
 	unsigned char *buf;
 	size_t buf_len;
 	/* The batch being gathered: remote ranges and what they are. */
@@ -203,6 +305,7 @@ static int flush_batch(struct mm_dumper *d)
 
 	if (!d->nr_riov)
 		return 0;
+	/* d->buf is free: queue_pages waited for it before filling the batch. */
 	n = process_vm_readv(d->pid, &local, 1, d->riov, d->nr_riov, 0);
 	if (n < 0)
 		n = 0;
@@ -230,14 +333,14 @@ static int flush_batch(struct mm_dumper *d)
 				return r;
 		}
 	}
-	if (dst > d->buf) {
-		r = img_write_pages(d->pages, d->buf, dst - d->buf);
-		if (r < 0)
-			return r;
-		d->nr_pages += (dst - d->buf) / PAGE_SZ;
-	}
 	d->nr_riov = 0;
 	d->batch_bytes = 0;
+	if (dst == d->buf)
+		return 0;
+	d->nr_pages += (dst - d->buf) / PAGE_SZ;
+	writer_submit(&d->writer, d->cur, dst - d->buf);
+	d->cur ^= 1;
+	d->buf = d->writer.buf[d->cur];
 	return 0;
 }
 
@@ -254,6 +357,11 @@ static int queue_pages(struct mm_dumper *d, uint64_t addr, uint64_t nr, uint32_t
 			if (r < 0)
 				return r;
 			continue;
+		}
+		if (!d->nr_riov) {
+			r = writer_wait_free(&d->writer, d->cur);
+			if (r < 0)
+				return r;
 		}
 		take = nr < room ? nr : room;
 		d->riov[d->nr_riov].iov_base = (void *)addr;
@@ -445,13 +553,14 @@ int dump_mm(struct dump_ctx *ctx, struct dump_task *t)
 	if (r < 0)
 		return r;
 	if (!ctx->page_buf) {
-		void *b = mmap(NULL, DUMP_MM_BATCH, PROT_READ | PROT_WRITE,
+		/* Two batches, populated now so that no read faults them in. */
+		void *b = mmap(NULL, 2 * DUMP_MM_BATCH, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 
 		if (b == MAP_FAILED)
 			return pr_err_ret(-errno, "cannot allocate the page buffer");
 		ctx->page_buf = b;
-		ctx->page_buf_len = DUMP_MM_BATCH;
+		ctx->page_buf_len = 2 * DUMP_MM_BATCH;
 	}
 	pm = malloc(PAGEMAP_CHUNK * sizeof(*pm));
 	d = calloc(1, sizeof(*d));
@@ -461,8 +570,7 @@ int dump_mm(struct dump_ctx *ctx, struct dump_task *t)
 	}
 	d->pid = t->pid;
 	d->mem_fd = -1;
-	d->buf = ctx->page_buf;
-	d->buf_len = ctx->page_buf_len;
+	d->buf_len = ctx->page_buf_len / 2;
 
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", t->pid);
 	pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -475,7 +583,10 @@ int dump_mm(struct dump_ctx *ctx, struct dump_task *t)
 	r = img_open_write(ctx->dirfd, path, IMG_PAGES, &pages);
 	if (r < 0)
 		goto out;
-	d->pages = pages;
+	r = writer_start(&d->writer, pages, ctx->page_buf, d->buf_len);
+	if (r < 0)
+		goto out;
+	d->buf = d->writer.buf[0];
 
 	for (size_t i = 0; i < t->vmas.nr; i++) {
 		const struct proc_vma *v = &t->vmas.v[i];
@@ -491,6 +602,9 @@ int dump_mm(struct dump_ctx *ctx, struct dump_task *t)
 	r = flush_batch(d);
 	if (r < 0)
 		goto out;
+	r = writer_finish(&d->writer);
+	if (r < 0)
+		goto out;
 	r = img_commit(pages);
 	if (r < 0)
 		goto out;
@@ -503,6 +617,8 @@ int dump_mm(struct dump_ctx *ctx, struct dump_task *t)
 	pr_info("process %d: %zu VMAs, %lu pages saved, %lu zero pages left as holes\n",
 		t->pid, t->vmas.nr, (unsigned long)d->nr_pages, (unsigned long)d->nr_zero);
 out:
+	/* On error the thread still has to stop before the image goes. */
+	writer_finish(&d->writer);
 	if (d->mem_fd >= 0)
 		close(d->mem_fd);
 	free(d->runs);

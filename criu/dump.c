@@ -147,14 +147,15 @@ static int write_pstree(struct dump_ctx *ctx)
 	return img_commit(img);
 }
 
-/* XCR0 as the kernel reports it in the software bytes of the XSAVE area
- * (offset 464: magic1, extended_size, then xfeatures). */
+/* XCR0 as PTRACE_GETREGSET reports it: the first word of the software
+ * bytes of the FXSAVE area (offset 464). Signal frames use another layout
+ * there (magic first); ptrace does not. */
 static bool xstate_features(const struct dump_thread *th, uint64_t *ret)
 {
 	if (th->xstate_len < 512)
 		return false;
-	memcpy(ret, th->xstate + 472, sizeof(*ret));
-	return true;
+	memcpy(ret, th->xstate + 464, sizeof(*ret));
+	return *ret != 0;
 }
 
 static int write_inventory(struct dump_ctx *ctx)
