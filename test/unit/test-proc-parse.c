@@ -6,6 +6,8 @@
 #include <sys/mman.h>
 #include <sys/sysmacros.h>
 
+#include "dump-files.h"
+#include "dump-mm.h"
 #include "log.h"
 #include "proc-parse.h"
 #include "util.h"
@@ -302,6 +304,89 @@ static void test_pid_list(void)
 	free(l);
 }
 
+/* VMA kinds from real maps lines, and the ones we refuse. */
+static void test_vma_kind(void)
+{
+	static const struct {
+		const char *line;
+		int kind;
+	} cases[] = {
+		{"7f00-7f01000 rw-p 00000000 00:00 0", -EINVAL}, /* not parsed: unaligned */
+		{"55d000001000-55d000003000 rw-p 00000000 00:00 0    [heap]", VMA_KIND__VMA_ANON},
+		{"7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0    [stack]", VMA_KIND__VMA_ANON},
+		{"7f0000000000-7f0000010000 rw-p 00000000 00:00 0    [anon:x y]", VMA_KIND__VMA_ANON},
+		{"7f0000000000-7f0000010000 ---p 00000000 00:00 0", VMA_KIND__VMA_ANON},
+		{"7f0000000000-7f0000010000 r-xp 00001000 fe:00 42   /usr/lib/libc.so.6",
+		 VMA_KIND__VMA_FILE_PRIVATE},
+		{"7f0000000000-7f0000010000 rw-s 00000000 fe:00 42   /data/file", VMA_KIND__VMA_FILE_SHARED},
+		{"7f0000000000-7f0000002000 r-xp 00000000 00:00 0    [vdso]", VMA_KIND__VMA_VDSO},
+		{"7f0000000000-7f0000004000 r--p 00000000 00:00 0    [vvar]", VMA_KIND__VMA_VVAR},
+		{"7f0000000000-7f0000002000 r--p 00000000 00:00 0    [vvar_vclock]",
+		 VMA_KIND__VMA_VVAR_VCLOCK},
+		{"ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0  [vsyscall]",
+		 VMA_KIND__VMA_VSYSCALL},
+		{"7f0000000000-7f0000010000 rw-s 00000000 00:01 1025 /dev/zero (deleted)", -EOPNOTSUPP},
+		{"7f0000000000-7f0000010000 rw-s 00000000 00:01 7    /memfd:buf (deleted)", -EOPNOTSUPP},
+		{"7f0000000000-7f0000010000 rw-s 00000000 00:01 9    /SYSV00000000 (deleted)", -EOPNOTSUPP},
+		{"7f0000000000-7f0000010000 rw-p 00000000 00:01 7    /memfd:buf (deleted)", -EOPNOTSUPP},
+		{"7f0000000000-7f0000010000 r--p 00000000 fe:00 42   /tmp/gone (deleted)", -EOPNOTSUPP},
+		{"7f0000000000-7f0000010000 rw-s 00000000 00:0e 13   anon_inode:dmabuf", -EOPNOTSUPP},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct proc_vma v;
+		char why[256] = "";
+		int k = proc_parse_maps_line(cases[i].line, strlen(cases[i].line), &v);
+
+		if (k == 0) {
+			k = dump_vma_kind(&v, why, sizeof(why));
+			free(v.path);
+		}
+		if (k != cases[i].kind) {
+			fprintf(stderr, "vma kind case %zu: got %d want %d (%s)\n", i, k,
+				cases[i].kind, why);
+			fails++;
+		}
+		if (k == -EOPNOTSUPP)
+			CHECK(why[0] != '\0');
+	}
+	/* io/pf mappings have no pages we could read */
+	{
+		struct proc_vma v = {.start = 0x1000, .end = 0x2000, .vm_io = true, .ino = 5,
+				     .path = (char *)"/dev/mem"};
+		char why[256];
+
+		CHECK(dump_vma_kind(&v, why, sizeof(why)) == -EOPNOTSUPP);
+	}
+}
+
+static void test_page_wanted(void)
+{
+	const uint64_t P = 1ull << 63, S = 1ull << 62, F = 1ull << 61;
+
+	CHECK(dump_page_wanted(P, VMA_KIND__VMA_ANON));
+	CHECK(dump_page_wanted(S, VMA_KIND__VMA_ANON));
+	CHECK(!dump_page_wanted(0, VMA_KIND__VMA_ANON));
+	CHECK(dump_page_wanted(P | 0x1234, VMA_KIND__VMA_ANON));
+	/* private file: only the process's own copies */
+	CHECK(!dump_page_wanted(P | F, VMA_KIND__VMA_FILE_PRIVATE));
+	CHECK(dump_page_wanted(P, VMA_KIND__VMA_FILE_PRIVATE));
+	CHECK(dump_page_wanted(S, VMA_KIND__VMA_FILE_PRIVATE));
+	CHECK(!dump_page_wanted(0, VMA_KIND__VMA_FILE_PRIVATE));
+	/* the file or the kernel holds these */
+	CHECK(!dump_page_wanted(P, VMA_KIND__VMA_FILE_SHARED));
+	CHECK(!dump_page_wanted(P | F, VMA_KIND__VMA_FILE_SHARED));
+	CHECK(!dump_page_wanted(P, VMA_KIND__VMA_VDSO));
+	CHECK(!dump_page_wanted(P, VMA_KIND__VMA_VVAR));
+}
+
+static void test_chr(void)
+{
+	CHECK(dump_chr_is_plain(1, 3) && dump_chr_is_plain(1, 5) && dump_chr_is_plain(1, 9));
+	CHECK(!dump_chr_is_plain(1, 1) && !dump_chr_is_plain(1, 2)); /* /dev/mem, kmem */
+	CHECK(dump_chr_is_tty(136, 0) && dump_chr_is_tty(4, 1) && dump_chr_is_tty(5, 0));
+	CHECK(!dump_chr_is_tty(5, 2) && !dump_chr_is_tty(1, 3)); /* ptmx, null */
+}
+
 int main(void)
 {
 	log_init(LOG_WARN, NULL);
@@ -313,6 +398,9 @@ int main(void)
 	test_fdinfo();
 	test_auxv();
 	test_pid_list();
+	test_vma_kind();
+	test_page_wanted();
+	test_chr();
 	if (fails)
 		fprintf(stderr, "%d checks failed\n", fails);
 	return fails ? 1 : 0;
