@@ -32,8 +32,9 @@
 #include "util.h"
 #include "watchdog.h"
 
-/* Pages per background round (4 MiB): big copies, yet faults wait little. */
-#define BG_BATCH_PAGES 1024
+/* Pages per background round (1 MiB): big copies, yet a fault arriving
+ * meanwhile waits for one round at most. */
+#define BG_BATCH_PAGES 256
 /* With tasks still to come but nothing to serve, give up after this. */
 #define WAIT_MORE_TASKS_MS 60000
 /* How long to wait for killed tasks to be gone before closing uffds. */
@@ -630,13 +631,18 @@ static void print_summary(struct lp_ctx *c)
 
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	secs = (double)(t1.tv_sec - c->t0.tv_sec) + (t1.tv_nsec - c->t0.tv_nsec) / 1e9;
+	const struct lp_stats *st = &c->stats;
+
 	pr_msg("lazy-pages: %llu tasks, %llu faults, %llu pages by fault, %llu pages in the "
 	       "background, %llu zero pages, %llu already present (EEXIST), %llu memory events, "
 	       "%.3f s\n",
-	       (unsigned long long)c->stats.tasks, (unsigned long long)c->stats.faults,
-	       (unsigned long long)c->stats.pages_fault, (unsigned long long)c->stats.pages_bg,
-	       (unsigned long long)c->stats.zero_pages, (unsigned long long)c->stats.eexist,
-	       (unsigned long long)c->stats.events, secs);
+	       (unsigned long long)st->tasks, (unsigned long long)st->faults,
+	       (unsigned long long)st->pages_fault, (unsigned long long)st->pages_bg,
+	       (unsigned long long)st->zero_pages, (unsigned long long)st->eexist,
+	       (unsigned long long)st->events, secs);
+	pr_msg("lazy-pages: %.1f us of daemon work per fault, background fill %.2f GB/s\n",
+	       st->faults ? st->fault_ns / 1e3 / st->faults : 0.0,
+	       st->bg_ns ? st->pages_bg * 4096.0 / st->bg_ns : 0.0);
 }
 
 static void ctx_fini(struct lp_ctx *c)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lazy-task.h"
@@ -18,6 +19,14 @@
  * while faults come in order, back to the start on a jump. */
 #define RUN_MIN 8
 #define RUN_MAX 256
+
+uint64_t lp_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 struct lp_task *lp_task_new(uint64_t id, uint32_t image_pid, pid_t pid, int uffd, int pidfd)
 {
@@ -247,9 +256,14 @@ static int handle_msg(struct lp_task *t, const struct lp_env *env, const struct 
 	int r = 0;
 
 	switch (m->event) {
-	case UFFD_EVENT_PAGEFAULT:
+	case UFFD_EVENT_PAGEFAULT: {
+		uint64_t t0 = lp_now_ns();
+
 		env->stats->faults++;
-		return serve_fault(t, env, m->arg.pagefault.address & ~4095ull);
+		r = serve_fault(t, env, m->arg.pagefault.address & ~4095ull);
+		env->stats->fault_ns += lp_now_ns() - t0;
+		return r;
+	}
 	case UFFD_EVENT_FORK:
 		env->stats->events++;
 		return adopt_child(t, env, (int)m->arg.fork.ufd);
@@ -324,7 +338,8 @@ int lp_task_retry(struct lp_task *t, const struct lp_env *env)
 
 long lp_task_fill(struct lp_task *t, const struct lp_env *env, uint64_t max_pages)
 {
-	uint64_t done = 0;
+	uint64_t done = 0, t0 = lp_now_ns();
+	long err = 0;
 
 	while (done < max_pages && !lazy_ranges_empty(&t->missing)) {
 		const struct lazy_range *r = lazy_ranges_next(&t->missing, t->cursor);
@@ -342,12 +357,15 @@ long lp_task_fill(struct lp_task *t, const struct lp_env *env, uint64_t max_page
 		got = fill_span(t, env, addr, r->src + (addr - r->start), n, false);
 		if (got == -EAGAIN)
 			break; /* events first */
-		if (got < 0)
-			return got;
+		if (got < 0) {
+			err = got;
+			break;
+		}
 		done += (uint64_t)got;
 		t->cursor = addr + (uint64_t)got * 4096;
 	}
-	return (long)done;
+	env->stats->bg_ns += lp_now_ns() - t0;
+	return err < 0 ? err : (long)done;
 }
 
 int lp_task_poison(struct lp_task *t)

@@ -49,7 +49,8 @@ static inline void page_source_close(struct page_source *src)
 
 /*
  * The local-images source: pagemap-PID.img answers where pages are, and
- * pages-PID.img, mapped read-only, holds them. dirfd is duplicated.
+ * pages-PID.img holds them (read with pread, see source-local.c for why).
+ * dirfd is duplicated.
  */
 int page_source_local_open(int dirfd, struct page_source **ret);
 

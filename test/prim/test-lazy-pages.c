@@ -566,6 +566,7 @@ static void bench(void)
 	       "(%.2f GB/s) = %.0f%% of memcpy\n",
 	       t_memcpy * 1e3, n * PG / t_memcpy / 1e9, t_fill * 1e3, n * PG / t_fill / 1e9,
 	       100 * t_memcpy / t_fill);
+	fflush(stdout);
 	env_fini(&e);
 }
 
