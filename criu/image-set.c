@@ -16,14 +16,14 @@
 #include "util.h"
 
 /* Caps on counts a corrupt or hostile image could make us allocate. */
-#define MAX_PROCS	 32768
-#define MAX_FILES	 (1u << 20)
-#define MAX_FDS		 (1u << 20)
-#define MAX_PAGEMAP	 (1u << 24)
-#define MAX_FD_NUMBER	 (1u << 20) /* the kernel's NR_OPEN */
-#define SIGINFO_SIZE	 128
-#define MAX_XSTATE_SIZE	 (1u << 16)
-#define PAGE_SHIFT_4K	 12
+#define MAX_PROCS	32768
+#define MAX_FILES	(1u << 20)
+#define MAX_FDS		(1u << 20)
+#define MAX_PAGEMAP	(1u << 24)
+#define MAX_FD_NUMBER	(1u << 20) /* the kernel's NR_OPEN */
+#define SIGINFO_SIZE	128
+#define MAX_XSTATE_SIZE (1u << 16)
+#define PAGE_SHIFT_4K	12
 
 /* Append msg to a growing array of message pointers, at most max of them. */
 static int msg_array_push(void ***arr, size_t *nr, size_t *cap, void *msg, size_t max)
@@ -63,7 +63,8 @@ static int read_all_msgs(struct img *img, void ***ret, size_t *ret_nr, size_t ma
 		if (r < 0) {
 			img_free_msg(msg);
 			if (r == -E2BIG)
-				pr_err("%s: more than %zu entries (corrupt?)\n", img_name(img), max);
+				pr_err("%s: more than %zu entries (corrupt?)\n", img_name(img),
+				       max);
 			return r;
 		}
 	}
@@ -283,7 +284,8 @@ static int check_pstree(const struct image_set *set)
 		return -EINVAL;
 	}
 	if (root->ppid != 0) {
-		pr_err("pstree.img: the root %u has parent %u, expected 0\n", root->pid, root->ppid);
+		pr_err("pstree.img: the root %u has parent %u, expected 0\n", root->pid,
+		       root->ppid);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < set->nr_procs; i++) {
@@ -341,7 +343,8 @@ static int check_core(const struct image_proc *p)
 		return -EINVAL;
 	}
 	if (c->n_threads != ps->n_threads) {
-		pr_err("%s: %zu threads, pstree.img lists %zu\n", file, c->n_threads, ps->n_threads);
+		pr_err("%s: %zu threads, pstree.img lists %zu\n", file, c->n_threads,
+		       ps->n_threads);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < c->n_threads; i++) {
@@ -368,7 +371,8 @@ static int check_core(const struct image_proc *p)
 		uint32_t s = c->sigactions[i]->signo;
 
 		if (s < 1 || s > 64 || (seen_sigs & (1ull << (s - 1)))) {
-			pr_err("%s: sigaction %zu: signal %u out of range or repeated\n", file, i, s);
+			pr_err("%s: sigaction %zu: signal %u out of range or repeated\n", file, i,
+			       s);
 			return -EINVAL;
 		}
 		seen_sigs |= 1ull << (s - 1);
@@ -466,7 +470,8 @@ static int check_pagemap(const struct image_proc *p)
 		}
 		end = e->vaddr + (e->nr_pages << PAGE_SHIFT_4K);
 		if (e->vaddr < prev_end) {
-			pr_err("%s: entry %zu at %#" PRIx64 " overlaps or precedes the one before\n",
+			pr_err("%s: entry %zu at %#" PRIx64
+			       " overlaps or precedes the one before\n",
 			       file, i, (uint64_t)e->vaddr);
 			return -EINVAL;
 		}

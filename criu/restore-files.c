@@ -67,8 +67,8 @@ static int check_identity(const FileEntry *f, const struct stat *st, int fdnum,
 				    "fd %d: %s changed since the dump (device %u:%u inode %llu "
 				    "then, %u:%u inode %llu now)",
 				    fdnum, reg->path, major(reg->dev), minor(reg->dev),
-				    (unsigned long long)reg->ino, major(st->st_dev), minor(st->st_dev),
-				    (unsigned long long)st->st_ino);
+				    (unsigned long long)reg->ino, major(st->st_dev),
+				    minor(st->st_dev), (unsigned long long)st->st_ino);
 	return 0;
 }
 

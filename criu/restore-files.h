@@ -21,7 +21,7 @@ struct phase_a_error {
 
 /* Write "fmt ...[: strerror(-r)]" into err and return r (a -errno). */
 int phase_a_fail(struct phase_a_error *err, int r, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /*
  * Rebuild the descriptor table of p: open each file description once

@@ -22,7 +22,7 @@
 
 /* Offsets inside an XSAVE area (the kernel's uabi layout). */
 #define XSAVE_HDR_BV_OFF 512 /* xsave header: xstate_bv */
-#define XSTATE_BUF_MAX	       (1u << 16)
+#define XSTATE_BUF_MAX	 (1u << 16)
 
 #define SIGINFO_SIZE 128
 
@@ -82,14 +82,13 @@ static int queue_one(struct remote *rt, const ProtobufCBinaryData *si, pid_t tid
 		return r;
 	/* The task queues to itself, so any si_code is accepted. */
 	if (tid)
-		return restore_remote_call(rt, "rt_tgsigqueueinfo", SYS_rt_tgsigqueueinfo,
-					   rt->pid, tid, signo, rt->scratch, 0, 0);
+		return restore_remote_call(rt, "rt_tgsigqueueinfo", SYS_rt_tgsigqueueinfo, rt->pid,
+					   tid, signo, rt->scratch, 0, 0);
 	return restore_remote_call(rt, "rt_sigqueueinfo", SYS_rt_sigqueueinfo, rt->pid, signo,
 				   rt->scratch, 0, 0, 0);
 }
 
-int restore_pending_signals(struct remote *rt, const TaskCoreEntry *core,
-			    const ThreadCoreEntry *t)
+int restore_pending_signals(struct remote *rt, const TaskCoreEntry *core, const ThreadCoreEntry *t)
 {
 	int r;
 

@@ -27,8 +27,7 @@ int restore_check_xstate(pid_t tid, const ThreadCoreEntry *t);
  * signal our own remote calls had to set aside. The siginfo travels
  * through rt->scratch; the task must have every signal blocked.
  */
-int restore_pending_signals(struct remote *rt, const TaskCoreEntry *core,
-			    const ThreadCoreEntry *t);
+int restore_pending_signals(struct remote *rt, const TaskCoreEntry *core, const ThreadCoreEntry *t);
 
 /*
  * Load the final state of thread t: general registers (a syscall that was

@@ -218,10 +218,10 @@ int restore_task_itimers(struct remote *rt, const TaskCoreEntry *core)
 	for (size_t i = 0; i < core->n_itimers; i++) {
 		const ItimerEntry *e = core->itimers[i];
 		struct itimerval v = {
-			.it_interval = {(time_t)(e->interval_usec / 1000000),
-					(suseconds_t)(e->interval_usec % 1000000)},
-			.it_value = {(time_t)(e->value_usec / 1000000),
-				     (suseconds_t)(e->value_usec % 1000000)},
+		    .it_interval = {(time_t)(e->interval_usec / 1000000),
+				    (suseconds_t)(e->interval_usec % 1000000)},
+		    .it_value = {(time_t)(e->value_usec / 1000000),
+				 (suseconds_t)(e->value_usec % 1000000)},
 		};
 
 		if (!e->interval_usec && !e->value_usec)

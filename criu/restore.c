@@ -25,14 +25,14 @@
 #include "util.h"
 
 static const char *const rlimit_names[RLIM_NLIMITS] = {
-	[RLIMIT_CPU] = "RLIMIT_CPU",	     [RLIMIT_FSIZE] = "RLIMIT_FSIZE",
-	[RLIMIT_DATA] = "RLIMIT_DATA",	     [RLIMIT_STACK] = "RLIMIT_STACK",
-	[RLIMIT_CORE] = "RLIMIT_CORE",	     [RLIMIT_RSS] = "RLIMIT_RSS",
-	[RLIMIT_NPROC] = "RLIMIT_NPROC",     [RLIMIT_NOFILE] = "RLIMIT_NOFILE",
-	[RLIMIT_MEMLOCK] = "RLIMIT_MEMLOCK", [RLIMIT_AS] = "RLIMIT_AS",
-	[RLIMIT_LOCKS] = "RLIMIT_LOCKS",     [RLIMIT_SIGPENDING] = "RLIMIT_SIGPENDING",
-	[RLIMIT_MSGQUEUE] = "RLIMIT_MSGQUEUE", [RLIMIT_NICE] = "RLIMIT_NICE",
-	[RLIMIT_RTPRIO] = "RLIMIT_RTPRIO",   [RLIMIT_RTTIME] = "RLIMIT_RTTIME",
+    [RLIMIT_CPU] = "RLIMIT_CPU",	   [RLIMIT_FSIZE] = "RLIMIT_FSIZE",
+    [RLIMIT_DATA] = "RLIMIT_DATA",	   [RLIMIT_STACK] = "RLIMIT_STACK",
+    [RLIMIT_CORE] = "RLIMIT_CORE",	   [RLIMIT_RSS] = "RLIMIT_RSS",
+    [RLIMIT_NPROC] = "RLIMIT_NPROC",	   [RLIMIT_NOFILE] = "RLIMIT_NOFILE",
+    [RLIMIT_MEMLOCK] = "RLIMIT_MEMLOCK",   [RLIMIT_AS] = "RLIMIT_AS",
+    [RLIMIT_LOCKS] = "RLIMIT_LOCKS",	   [RLIMIT_SIGPENDING] = "RLIMIT_SIGPENDING",
+    [RLIMIT_MSGQUEUE] = "RLIMIT_MSGQUEUE", [RLIMIT_NICE] = "RLIMIT_NICE",
+    [RLIMIT_RTPRIO] = "RLIMIT_RTPRIO",	   [RLIMIT_RTTIME] = "RLIMIT_RTTIME",
 };
 
 /* ---- phase A: in the child ---- */
@@ -115,8 +115,8 @@ static __attribute__((noreturn)) void phase_a(struct restore_ctx *ctx, int sync_
 		phase_a_fail(err, -EPIPE, "relive did not start tracing the task");
 		_exit(1);
 	}
-	if (restore_fds(&ctx->set, p, ctx->o->shell_job, err) < 0 ||
-	    restore_fs_state(p, err) < 0 || phase_a_session(p->pstree, ctx->o->shell_job, err) < 0 ||
+	if (restore_fds(&ctx->set, p, ctx->o->shell_job, err) < 0 || restore_fs_state(p, err) < 0 ||
+	    phase_a_session(p->pstree, ctx->o->shell_job, err) < 0 ||
 	    phase_a_scratch(ctx->scratch, err) < 0 || phase_a_rlimits(p->core, err) < 0)
 		_exit(1);
 	/*
@@ -183,8 +183,8 @@ static int check_supported(const struct restore_ctx *ctx)
 			pr_err("not supported: pagemap-%u.img entry %zu has its pages %s\n",
 			       p->core->pid, i,
 			       p->pages.entries[i]->flags & PAGEMAP_FLAG__PE_PARENT
-				       ? "in a parent image set"
-				       : "on a page server");
+				   ? "in a parent image set"
+				   : "on a page server");
 			return -ENOTSUP;
 		}
 	}
@@ -196,9 +196,9 @@ static pid_t clone_with_pid(pid_t pid)
 {
 	pid_t tid = pid;
 	struct clone_args args = {
-		.exit_signal = SIGCHLD,
-		.set_tid = (uint64_t)(uintptr_t)&tid,
-		.set_tid_size = 1,
+	    .exit_signal = SIGCHLD,
+	    .set_tid = (uint64_t)(uintptr_t)&tid,
+	    .set_tid_size = 1,
 	};
 
 	return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
@@ -388,8 +388,8 @@ int restore_run(const struct opts *o, pid_t *ret_pid)
 	r = check_supported(&ctx);
 	if (r < 0)
 		goto out;
-	ctx.err = mmap(NULL, sizeof(*ctx.err), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-		       -1, 0);
+	ctx.err =
+	    mmap(NULL, sizeof(*ctx.err), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (ctx.err == MAP_FAILED) {
 		ctx.err = NULL;
 		r = pr_err_ret(-errno, "mmap");
@@ -401,8 +401,8 @@ int restore_run(const struct opts *o, pid_t *ret_pid)
 		goto out;
 	}
 	*ret_pid = ctx.pid;
-	pr_info("restored process %d in %.1f ms (%lu remote calls)\n", ctx.pid,
-		elapsed_ms(&start), ctx.rt.nr_calls);
+	pr_info("restored process %d in %.1f ms (%lu remote calls)\n", ctx.pid, elapsed_ms(&start),
+		ctx.rt.nr_calls);
 out:
 	if (ctx.err)
 		munmap(ctx.err, sizeof(*ctx.err));

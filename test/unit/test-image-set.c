@@ -168,9 +168,18 @@ struct bad_case {
 	void (*breakit)(struct fixture *f);
 };
 
-static void b_root(struct fixture *f) { f->inv.root_pid = PID + 1; }
-static void b_root_ppid(struct fixture *f) { f->ps.ppid = 1; }
-static void b_core_pid(struct fixture *f) { f->core.pid = PID + 1; }
+static void b_root(struct fixture *f)
+{
+	f->inv.root_pid = PID + 1;
+}
+static void b_root_ppid(struct fixture *f)
+{
+	f->ps.ppid = 1;
+}
+static void b_core_pid(struct fixture *f)
+{
+	f->core.pid = PID + 1;
+}
 static void b_threads(struct fixture *f)
 {
 	static uint32_t two[2] = {PID, PID + 1};
@@ -178,26 +187,87 @@ static void b_threads(struct fixture *f)
 	f->ps.threads = two;
 	f->ps.n_threads = 2;
 }
-static void b_tid(struct fixture *f) { f->thread.tid = PID + 1; }
-static void b_xstate(struct fixture *f) { f->thread.xstate.len = 100; }
-static void b_siginfo(struct fixture *f) { f->pending[0].len = 64; }
-static void b_vma_order(struct fixture *f) { f->vma[1].start = 0x400800; }
-static void b_vma_align(struct fixture *f) { f->vma[2].end = 0x600800; }
-static void b_pe_outside(struct fixture *f) { f->pe[1].vaddr = 0x500000; }
-static void b_pe_gap(struct fixture *f) { f->pe[0].nr_pages = 4; f->head.nr_file_pages = 4; }
-static void b_pe_align(struct fixture *f) { f->pe[0].vaddr = 0x400010; }
-static void b_pe_overflow(struct fixture *f) { f->pe[1].nr_pages = UINT64_MAX / 2; }
-static void b_pe_order(struct fixture *f) { f->pe[1].vaddr = 0x401000; }
-static void b_pe_flags(struct fixture *f) { f->pe[0].flags |= PAGEMAP_FLAG__PE_PARENT; }
-static void b_pe_zero(struct fixture *f) { f->pe[1].nr_pages = 0; }
-static void b_nr_file_pages(struct fixture *f) { f->head.nr_file_pages = 2; }
-static void b_nr_entries(struct fixture *f) { f->head.nr_entries = 3; }
-static void b_pagemap_id(struct fixture *f) { f->head.id = 1; }
-static void b_fd_file(struct fixture *f) { f->fd[1].file_id = 8; }
-static void b_fd_dup(struct fixture *f) { f->fd[1].fd = 0; }
-static void b_fd_range(struct fixture *f) { f->fd[1].fd = 1u << 30; }
-static void b_files_count(struct fixture *f) { f->files_head.nr_files = 2; }
-static void b_file_path(struct fixture *f) { f->file.reg = NULL; }
+static void b_tid(struct fixture *f)
+{
+	f->thread.tid = PID + 1;
+}
+static void b_xstate(struct fixture *f)
+{
+	f->thread.xstate.len = 100;
+}
+static void b_siginfo(struct fixture *f)
+{
+	f->pending[0].len = 64;
+}
+static void b_vma_order(struct fixture *f)
+{
+	f->vma[1].start = 0x400800;
+}
+static void b_vma_align(struct fixture *f)
+{
+	f->vma[2].end = 0x600800;
+}
+static void b_pe_outside(struct fixture *f)
+{
+	f->pe[1].vaddr = 0x500000;
+}
+static void b_pe_gap(struct fixture *f)
+{
+	f->pe[0].nr_pages = 4;
+	f->head.nr_file_pages = 4;
+}
+static void b_pe_align(struct fixture *f)
+{
+	f->pe[0].vaddr = 0x400010;
+}
+static void b_pe_overflow(struct fixture *f)
+{
+	f->pe[1].nr_pages = UINT64_MAX / 2;
+}
+static void b_pe_order(struct fixture *f)
+{
+	f->pe[1].vaddr = 0x401000;
+}
+static void b_pe_flags(struct fixture *f)
+{
+	f->pe[0].flags |= PAGEMAP_FLAG__PE_PARENT;
+}
+static void b_pe_zero(struct fixture *f)
+{
+	f->pe[1].nr_pages = 0;
+}
+static void b_nr_file_pages(struct fixture *f)
+{
+	f->head.nr_file_pages = 2;
+}
+static void b_nr_entries(struct fixture *f)
+{
+	f->head.nr_entries = 3;
+}
+static void b_pagemap_id(struct fixture *f)
+{
+	f->head.id = 1;
+}
+static void b_fd_file(struct fixture *f)
+{
+	f->fd[1].file_id = 8;
+}
+static void b_fd_dup(struct fixture *f)
+{
+	f->fd[1].fd = 0;
+}
+static void b_fd_range(struct fixture *f)
+{
+	f->fd[1].fd = 1u << 30;
+}
+static void b_files_count(struct fixture *f)
+{
+	f->files_head.nr_files = 2;
+}
+static void b_file_path(struct fixture *f)
+{
+	f->file.reg = NULL;
+}
 static void b_sigaction(struct fixture *f)
 {
 	static SigactionEntry sa = SIGACTION_ENTRY__INIT;
@@ -218,32 +288,32 @@ static void b_rlimit(struct fixture *f)
 }
 
 static const struct bad_case bad_cases[] = {
-	{"root pid differs from inventory", b_root},
-	{"root has a parent", b_root_ppid},
-	{"core of another pid", b_core_pid},
-	{"thread count differs", b_threads},
-	{"thread id differs", b_tid},
-	{"xstate too small", b_xstate},
-	{"siginfo of wrong size", b_siginfo},
-	{"VMAs overlap", b_vma_order},
-	{"VMA not page-aligned", b_vma_align},
-	{"pagemap entry outside every VMA", b_pe_outside},
-	{"pagemap entry across a gap", b_pe_gap},
-	{"pagemap entry not page-aligned", b_pe_align},
-	{"pagemap entry overflows", b_pe_overflow},
-	{"pagemap entries out of order", b_pe_order},
-	{"pagemap entry in two places", b_pe_flags},
-	{"pagemap entry of no pages", b_pe_zero},
-	{"stored page count differs", b_nr_file_pages},
-	{"entry count differs", b_nr_entries},
-	{"pagemap of another process", b_pagemap_id},
-	{"fd names an unknown file", b_fd_file},
-	{"fd listed twice", b_fd_dup},
-	{"fd number out of range", b_fd_range},
-	{"file count differs", b_files_count},
-	{"file without a path", b_file_path},
-	{"sigaction of signal 65", b_sigaction},
-	{"rlimit of unknown resource", b_rlimit},
+    {"root pid differs from inventory", b_root},
+    {"root has a parent", b_root_ppid},
+    {"core of another pid", b_core_pid},
+    {"thread count differs", b_threads},
+    {"thread id differs", b_tid},
+    {"xstate too small", b_xstate},
+    {"siginfo of wrong size", b_siginfo},
+    {"VMAs overlap", b_vma_order},
+    {"VMA not page-aligned", b_vma_align},
+    {"pagemap entry outside every VMA", b_pe_outside},
+    {"pagemap entry across a gap", b_pe_gap},
+    {"pagemap entry not page-aligned", b_pe_align},
+    {"pagemap entry overflows", b_pe_overflow},
+    {"pagemap entries out of order", b_pe_order},
+    {"pagemap entry in two places", b_pe_flags},
+    {"pagemap entry of no pages", b_pe_zero},
+    {"stored page count differs", b_nr_file_pages},
+    {"entry count differs", b_nr_entries},
+    {"pagemap of another process", b_pagemap_id},
+    {"fd names an unknown file", b_fd_file},
+    {"fd listed twice", b_fd_dup},
+    {"fd number out of range", b_fd_range},
+    {"file count differs", b_files_count},
+    {"file without a path", b_file_path},
+    {"sigaction of signal 65", b_sigaction},
+    {"rlimit of unknown resource", b_rlimit},
 };
 
 static void test_cross_checks(void)
@@ -376,7 +446,7 @@ static void test_load(void)
 	CHECK(load_dir(dir) == -ENOENT);
 
 	const char *names[] = {"inventory.img", "pstree.img", "core-100.img", "pagemap-100.img",
-			       "pages-100.img", "files.img", "fds-100.img"};
+			       "pages-100.img", "files.img",  "fds-100.img"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		unlinkat(dirfd, names[i], 0);
 	close(dirfd);
