@@ -17,6 +17,7 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -53,10 +54,62 @@ struct target_info {
 
 /* ---- the target ---- */
 
+/* Exit codes of a target that was restored and resumed. */
+#define RUN_OK	       42
+#define RUN_BAD_MEMORY 43
+#define RUN_BAD_CLOCK  44
+#define RUN_BAD_SIGNAL 45
+
 static void fill_page(unsigned char *p, unsigned long tag)
 {
 	memset(p, (int)(tag * 13 + 1), PG);
 	memcpy(p, &tag, sizeof(tag));
+}
+
+static bool page_is(const unsigned char *p, unsigned long tag)
+{
+	unsigned char want[PG];
+
+	fill_page(want, tag);
+	return !memcmp(p, want, PG);
+}
+
+static volatile sig_atomic_t got_usr1;
+
+static void on_usr1(int sig)
+{
+	got_usr1 = sig;
+}
+
+/*
+ * What the target checks when it runs again after a restore: its memory,
+ * the vdso clock (the moved [vvar]/[vdso] must work) and a signal handler
+ * that must return (the kernel follows the moved vdso for that).
+ */
+static int target_check(unsigned char *a, unsigned char *ro, unsigned char *f,
+			unsigned char *named, const char *heap)
+{
+	struct sigaction sa = {.sa_handler = on_usr1};
+	struct timespec t1, t2;
+
+	for (unsigned long i = 0; i < 64; i++) {
+		if (i == 10)
+			continue;
+		if (i < 40 || i >= 50 ? !page_is(a + i * PG, 1000 + i) : a[i * PG] != 0)
+			return RUN_BAD_MEMORY;
+	}
+	for (unsigned long i = 0; i < 8; i++)
+		if (!page_is(ro + i * PG, 2000 + i))
+			return RUN_BAD_MEMORY;
+	if (!page_is(f, 9000) || !page_is(f + PG, 3001) || !page_is(f + 2 * PG, 9002) ||
+	    !page_is(named, 4000) || heap[99999] != 0x5a)
+		return RUN_BAD_MEMORY;
+	if (clock_gettime(CLOCK_MONOTONIC, &t1) || clock_gettime(CLOCK_MONOTONIC, &t2) ||
+	    t1.tv_sec == 0 || t2.tv_sec < t1.tv_sec)
+		return RUN_BAD_CLOCK;
+	if (sigaction(SIGUSR1, &sa, NULL) || raise(SIGUSR1) || got_usr1 != SIGUSR1)
+		return RUN_BAD_SIGNAL;
+	return RUN_OK;
 }
 
 static void target_layout(const char *file, int out)
@@ -108,7 +161,8 @@ static void target_layout(const char *file, int out)
 	if (write(out, &ti, sizeof(ti)) != sizeof(ti))
 		_exit(3);
 	raise(SIGSTOP);
-	_exit(0);
+	/* here only when restored and resumed with our registers */
+	_exit(target_check(a, ro, f, named, heap));
 }
 
 static void target_bench(size_t size, int out)
@@ -152,6 +206,7 @@ struct capture {
 	struct saved_vma *saved;
 	size_t nr_saved;
 	char exe[4096];
+	struct user_regs_struct regs; /* the target's, where it stopped */
 };
 
 static char *slurp(const char *what, pid_t pid, size_t *len)
@@ -251,6 +306,15 @@ static void capture_pagemap(struct capture *c, pid_t pid, const VmaEntry *v, int
 	free(pm);
 }
 
+static void capture_regs(struct capture *c, pid_t pid)
+{
+	int status;
+
+	if (ptrace(PTRACE_SEIZE, pid, 0, 0) < 0 || ptrace(PTRACE_INTERRUPT, pid, 0, 0) < 0 ||
+	    waitpid(pid, &status, __WALL) != pid || ptrace(PTRACE_GETREGS, pid, 0, &c->regs) < 0)
+		DIE("cannot read the target's registers\n");
+}
+
 static void capture(struct capture *c, pid_t pid, const struct target_info *ti)
 {
 	struct proc_stat st;
@@ -342,6 +406,7 @@ static void capture(struct capture *c, pid_t pid, const struct target_info *ti)
 			capture_pagemap(c, pid, v, pm_fd);
 	}
 	close(pm_fd);
+	capture_regs(c, pid);
 	c->mm.vmas = c->vmas;
 	c->mm.n_vmas = c->smaps.nr;
 	c->pes = calloc(c->nr_pe + 1, sizeof(*c->pes));
@@ -367,8 +432,62 @@ static void capture(struct capture *c, pid_t pid, const struct target_info *ti)
 
 /* ---- restore into a fresh fork ---- */
 
-/* A child of the test with only the scratch area added, ptrace-stopped. */
-static pid_t fork_restore_child(unsigned long scratch)
+/* A system call without libc: the child below may have unmapped ld.so. */
+static long raw_syscall5(long nr, long a1, long a2, long a3, long a4, long a5)
+{
+	register long r10 __asm__("r10") = a4;
+	register long r8 __asm__("r8") = a5;
+	long ret;
+
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+
+/*
+ * Move this process's vdso cluster by delta bytes, through a far spot so
+ * that no move overlaps itself. Whatever sits at the new place is replaced:
+ * the caller only stops afterwards, with raw system calls.
+ */
+static void move_own_vdso(long delta)
+{
+	const unsigned long far = 1UL << 40;
+	struct proc_vmas maps = {0};
+	unsigned long from[3], len[3];
+	size_t nr = 0, tlen;
+	char *text;
+
+	if (read_file_str("/proc/self/maps", &text, &tlen) < 0 ||
+	    proc_parse_smaps(text, tlen, &maps) < 0)
+		_exit(4);
+	for (size_t i = 0; i < maps.nr && nr < 3; i++) {
+		const char *n = maps.v[i].path;
+
+		if (n && (!strcmp(n, "[vvar]") || !strcmp(n, "[vvar_vclock]") ||
+			  !strcmp(n, "[vdso]"))) {
+			from[nr] = maps.v[i].start;
+			len[nr++] = maps.v[i].end - maps.v[i].start;
+		}
+	}
+	for (size_t i = 0; i < nr; i++)
+		if (raw_syscall5(SYS_mremap, from[i], len[i], len[i],
+				 MREMAP_MAYMOVE | MREMAP_FIXED, from[i] - far) != (long)(from[i] - far))
+			_exit(5);
+	for (size_t i = 0; i < nr; i++)
+		if (raw_syscall5(SYS_mremap, from[i] - far, len[i], len[i],
+				 MREMAP_MAYMOVE | MREMAP_FIXED,
+				 from[i] + delta) != (long)(from[i] + delta))
+			_exit(6);
+}
+
+/*
+ * A child of the test with only the scratch area added, ptrace-stopped.
+ * With vdso_delta its vdso cluster first moves away from where the dumped
+ * one was, so that restore_mm has to move it back.
+ */
+static pid_t fork_restore_child(unsigned long scratch, long vdso_delta)
 {
 	int status;
 	pid_t pid = fork();
@@ -379,13 +498,16 @@ static pid_t fork_restore_child(unsigned long scratch)
 		unsigned char *p = mmap((void *)scratch, RESTORE_SCRATCH_SIZE,
 					PROT_READ | PROT_WRITE | PROT_EXEC,
 					MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+		long self = getpid();
 
 		if (p != (void *)scratch)
 			_exit(2);
 		p[0] = 0x0f;
 		p[1] = 0x05;
-		raise(SIGSTOP);
-		_exit(3);
+		if (vdso_delta)
+			move_own_vdso(vdso_delta);
+		raw_syscall5(SYS_kill, self, SIGSTOP, 0, 0, 0);
+		raw_syscall5(SYS_exit, 3, 0, 0, 0, 0);
 	}
 	if (waitpid(pid, &status, WUNTRACED) != pid || !WIFSTOPPED(status))
 		DIE("restore child did not stop (status %#x)\n", status);
@@ -412,9 +534,9 @@ static double now_ms(void)
 	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
 }
 
-/* Rebuild c in a new child; returns the child (stopped) or -1 with *err. */
-static pid_t restore_into_child(struct capture *c, const MmEntry *mm, int *err, double *ms,
-				unsigned long *calls)
+/* Rebuild c in a new child; returns the child (stopped), *err from restore_mm. */
+static pid_t restore_into_child_ex(struct capture *c, const MmEntry *mm, long vdso_delta,
+				   bool lazy, int *err, double *ms, unsigned long *calls)
 {
 	struct remote rt;
 	unsigned long scratch;
@@ -423,18 +545,45 @@ static pid_t restore_into_child(struct capture *c, const MmEntry *mm, int *err, 
 
 	if (restore_mm_pick_scratch(mm, RESTORE_SCRATCH_SIZE, &scratch) < 0)
 		DIE("no scratch spot\n");
-	pid = fork_restore_child(scratch);
+	pid = fork_restore_child(scratch, vdso_delta);
 	if (remote_init(&rt, pid, scratch) < 0)
 		DIE("remote_init\n");
 	rt.scratch = scratch;
 	rt.scratch_len = RESTORE_SCRATCH_SIZE;
 	t0 = now_ms();
-	*err = restore_mm(&rt, mm, &c->pages, false);
+	*err = restore_mm(&rt, mm, &c->pages, lazy);
 	if (ms)
 		*ms = now_ms() - t0;
 	if (calls)
 		*calls = rt.nr_calls;
 	return pid;
+}
+
+static pid_t restore_into_child(struct capture *c, const MmEntry *mm, int *err, double *ms,
+				unsigned long *calls)
+{
+	return restore_into_child_ex(c, mm, 0, false, err, ms, calls);
+}
+
+/* Let the restored child run on from where the target stopped; its exit
+ * code says what it found (RUN_*). */
+static int run_restored(const struct capture *c, pid_t pid)
+{
+	struct user_regs_struct regs = c->regs;
+	int status;
+
+	/* no syscall restart logic on the way out */
+	regs.orig_rax = (unsigned long)-1;
+	if (ptrace(PTRACE_SETREGS, pid, 0, &regs) < 0 || ptrace(PTRACE_DETACH, pid, 0, 0) < 0)
+		return -1;
+	kill(pid, SIGCONT);
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	if (!WIFEXITED(status)) {
+		fprintf(stderr, "restored child: status %#x\n", status);
+		return -1;
+	}
+	return WEXITSTATUS(status);
 }
 
 /* /proc/PID/maps of the restored child without the scratch area. */
@@ -588,6 +737,37 @@ static void make_file(char *path)
 	close(fd);
 }
 
+/* Lazy: PE_LAZY pages of anonymous VMAs stay empty, the rest is there. */
+static void check_lazy(struct capture *c, const struct target_info *ti)
+{
+	unsigned char page[PG];
+	size_t lazy_pages = 0, file_pages = 0;
+	pid_t pid;
+	int err;
+
+	pid = restore_into_child_ex(c, &c->mm, 0, true, &err, NULL, NULL);
+	CHECK(err == 0);
+	for (size_t i = 0; err == 0 && i < c->nr_pe; i++) {
+		const PagemapEntry *e = c->pes[i];
+
+		CHECK(remote_read(pid, e->vaddr, page, PG) == 0);
+		if (e->flags & PAGEMAP_FLAG__PE_LAZY) {
+			bool zero = true;
+
+			for (size_t k = 0; k < PG; k++)
+				zero &= page[k] == 0;
+			/* the first page of a VMA kept apart is written anyway */
+			lazy_pages += zero;
+		} else {
+			CHECK(remote_read(pid, e->vaddr, page, PG) == 0);
+			file_pages++;
+		}
+	}
+	CHECK(lazy_pages > 0 && file_pages > 0);
+	(void)ti;
+	kill_child(pid);
+}
+
 /* A wrong image must fail cleanly, naming what is wrong. */
 static void check_refusals(struct capture *c, const char *file)
 {
@@ -687,15 +867,29 @@ int main(int argc, char **argv)
 	capture(&c, target, &ti);
 	kill_child(target);
 
-	pid = restore_into_child(&c, &c.mm, &err, NULL, NULL);
-	CHECK(err == 0);
-	if (err == 0) {
-		compare_maps(&c, pid);
-		compare_vmflags(&c, pid);
-		compare_contents(&c, pid);
-		compare_mm(&c, pid);
+	/* the vdso where it was, moved through a transit spot (overlapping
+	 * source and target), moved directly */
+	static const long vdso_deltas[] = {0, -(long)PG, -(1L << 36)};
+
+	for (size_t i = 0; i < ARRAY_SIZE(vdso_deltas); i++) {
+		pid = restore_into_child_ex(&c, &c.mm, vdso_deltas[i], false, &err, NULL, NULL);
+		CHECK(err == 0);
+		if (err == 0) {
+			compare_maps(&c, pid);
+			compare_vmflags(&c, pid);
+			compare_contents(&c, pid);
+			compare_mm(&c, pid);
+			err = run_restored(&c, pid);
+			if (err != RUN_OK)
+				fprintf(stderr, "vdso delta %ld: restored child exited %d\n",
+					vdso_deltas[i], err);
+			CHECK(err == RUN_OK);
+		} else {
+			kill_child(pid);
+		}
 	}
-	kill_child(pid);
+	check_lazy(&c, &ti);
+	fprintf(stderr, "(two errors expected next: a replaced file, a missing file)\n");
 	check_refusals(&c, file);
 	unlink(file);
 	if (fails)
