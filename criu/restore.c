@@ -22,6 +22,7 @@
 #include "restore-regs.h"
 #include "restore-task.h"
 #include "restore.h"
+#include "uffd.h"
 #include "util.h"
 
 static const char *const rlimit_names[RLIM_NLIMITS] = {
@@ -155,10 +156,6 @@ static int check_supported(const struct restore_ctx *ctx)
 	const struct image_set *set = &ctx->set;
 	const struct image_proc *p = &set->procs[0];
 
-	if (ctx->o->lazy_pages) {
-		pr_err("not supported yet: restore --lazy-pages\n");
-		return -ENOTSUP;
-	}
 	if (ctx->o->new_pid_ns) {
 		pr_err("not supported yet: restore --new-pid-ns\n");
 		return -ENOTSUP;
@@ -178,8 +175,11 @@ static int check_supported(const struct restore_ctx *ctx)
 		return -ENOTSUP;
 	}
 	for (size_t i = 0; i < p->pages.nr_entries; i++) {
-		if (p->pages.entries[i]->flags &
-		    (PAGEMAP_FLAG__PE_PARENT | PAGEMAP_FLAG__PE_REMOTE)) {
+		uint32_t flags = p->pages.entries[i]->flags;
+
+		/* Pages on a page server come through the lazy-pages daemon. */
+		if (flags & PAGEMAP_FLAG__PE_PARENT ||
+		    (flags & PAGEMAP_FLAG__PE_REMOTE && !ctx->o->lazy_pages)) {
 			pr_err("not supported: pagemap-%u.img entry %zu has its pages %s\n",
 			       p->core->pid, i,
 			       p->pages.entries[i]->flags & PAGEMAP_FLAG__PE_PARENT
@@ -255,6 +255,27 @@ static int write_pidfile(const char *path, pid_t pid)
 	return 0;
 }
 
+/* Create the task's userfaultfd and give it to the lazy-pages daemon. */
+static int hand_over_lazy_memory(struct restore_ctx *ctx)
+{
+	const struct image_proc *p = &ctx->set.procs[0];
+	const char *dir = ctx->o->work_dir     ? ctx->o->work_dir
+			  : ctx->o->images_dir ? ctx->o->images_dir
+					       : ".";
+	_cleanup_close_ int uffd = -1;
+	char sock[108];
+	int r;
+
+	r = uffd_socket_path(dir, sock, sizeof(sock));
+	if (r < 0)
+		return r;
+	r = uffd_create_in_task(&ctx->rt, p->mm, &p->pages, &uffd);
+	if (r < 0)
+		return r;
+	return uffd_send_to_daemon(sock, p->pstree->pid, ctx->pid, (uint32_t)ctx->set.nr_procs,
+				   ctx->set.inventory->image_set_id, uffd);
+}
+
 /* Phase B: everything the child cannot do for itself. */
 static int phase_b(struct restore_ctx *ctx)
 {
@@ -272,12 +293,22 @@ static int phase_b(struct restore_ctx *ctx)
 	/* restore_mm wants the whole area; it keeps its first page for code. */
 	rt->scratch = ctx->scratch;
 	rt->scratch_len = RESTORE_SCRATCH_SIZE;
-	r = restore_mm(rt, p->mm, &p->pages, false);
+	r = restore_mm(rt, p->mm, &p->pages, ctx->o->lazy_pages);
 	if (r < 0)
 		return r;
 	/* From here on rt->scratch is argument room only, after the 0f 05. */
 	rt->scratch = ctx->scratch + PAGE_SIZE_4K;
 	rt->scratch_len = RESTORE_SCRATCH_SIZE - PAGE_SIZE_4K;
+	/*
+	 * The daemon must serve the lazy memory before anything below
+	 * touches it (rseq registration writes into glibc's TLS), and the
+	 * userfaultfd must exist before credentials drop.
+	 */
+	if (ctx->o->lazy_pages) {
+		r = hand_over_lazy_memory(ctx);
+		if (r < 0)
+			return r;
+	}
 	r = restore_task_state(rt, p->core, t);
 	if (r < 0)
 		return r;
