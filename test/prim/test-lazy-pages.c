@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -23,7 +24,9 @@
 
 #include "daemon.h"
 #include "img.h"
+#include "inject.h"
 #include "inventory.pb-c.h"
+#include "mm.pb-c.h"
 #include "log.h"
 #include "pagemap.pb-c.h"
 #include "uffd-compat.h"
@@ -517,6 +520,109 @@ static void test_daemon_dies(int sig)
 	env_fini(&e);
 }
 
+static int find_vdso(pid_t pid, unsigned long *s, unsigned long *e)
+{
+	char path[64], line[512];
+	FILE *f;
+	int r = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "[vdso]") && sscanf(line, "%lx-%lx", s, e) == 2)
+			r = 0;
+	fclose(f);
+	return r;
+}
+
+static bool task_has_uffd(pid_t pid)
+{
+	char path[64], link[64];
+	bool found = false;
+
+	for (int fd = 0; fd < 256 && !found; fd++) {
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n > 0) {
+			link[n] = '\0';
+			found = strstr(link, "userfaultfd") != NULL;
+		}
+	}
+	return found;
+}
+
+/*
+ * The restore side: the userfaultfd is made inside a ptrace-stopped task by
+ * remote calls (uffd_create_in_task), taken out, handed to the daemon, and
+ * the task, released, reads its memory from the daemon.
+ */
+static void test_remote_create(void)
+{
+	int ready[2], go[2];
+	struct env e;
+	pid_t t;
+	char c = 0;
+
+	env_init(&e, 2048, 1);
+	CHECK(start_daemon(&e) == 0);
+	CHECK(pipe(ready) == 0 && pipe(go) == 0);
+	t = fork();
+	if (t == 0) {
+		void *m = mmap((void *)e.addr, e.nr_pages * PG, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+
+		if (m != (void *)e.addr || write_images(&e, getpid()) < 0)
+			_exit(T_SETUP);
+		if (write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(T_SETUP);
+		_exit(read_all_pages(&e, 11, 0, 0) ? T_BADPAGE : T_OK);
+	}
+	CHECK(read(ready[0], &c, 1) == 1);
+	{
+		VmaEntry vma = VMA_ENTRY__INIT, *vmas[1] = {&vma};
+		MmEntry mm = MM_ENTRY__INIT;
+		unsigned long vs = 0, ve = 0, ip = 0;
+		struct remote rt;
+		int status, uffd = -1;
+
+		vma.start = e.addr;
+		vma.end = e.addr + e.nr_pages * PG;
+		vma.prot = PROT_READ | PROT_WRITE;
+		vma.flags = MAP_PRIVATE | MAP_ANONYMOUS;
+		vma.kind = VMA_KIND__VMA_ANON;
+		mm.n_vmas = 1;
+		mm.vmas = vmas;
+		CHECK(ptrace(PTRACE_SEIZE, t, 0, PTRACE_O_TRACESYSGOOD) == 0);
+		CHECK(ptrace(PTRACE_INTERRUPT, t, 0, 0) == 0);
+		CHECK(waitpid(t, &status, __WALL) == t);
+		CHECK(find_vdso(t, &vs, &ve) == 0);
+		CHECK(remote_find_syscall_insn(t, vs, ve, &ip) == 0);
+		CHECK(remote_init(&rt, t, ip) == 0);
+		CHECK(remote_map_scratch(&rt, 4096) == 0);
+		CHECK(uffd_create_in_task(&rt, &mm, NULL, &uffd) == 0);
+		CHECK(uffd >= 0);
+		/* The task keeps no copy: closing ours must be the end of it. */
+		CHECK(!task_has_uffd(t));
+		CHECK(uffd_send_to_daemon(e.sock, (uint32_t)t, t, 1, SET_ID, uffd) == 0);
+		close(uffd);
+		CHECK(remote_unmap_scratch(&rt) == 0);
+		CHECK(remote_fini(&rt) == 0);
+		CHECK(ptrace(PTRACE_DETACH, t, 0, 0) == 0);
+	}
+	CHECK(write(go[1], &c, 1) == 1);
+	CHECK(task_status(t) == T_OK);
+	CHECK(wait_daemon(&e) == 0);
+	close(ready[0]);
+	close(ready[1]);
+	close(go[0]);
+	close(go[1]);
+	env_fini(&e);
+}
+
 /* --bench: what a fault and the background fill cost, against memcpy. */
 static void bench(void)
 {
@@ -626,6 +732,7 @@ int main(int argc, char **argv)
 		return fails ? 1 : 0;
 	}
 	test_serving();
+	test_remote_create();
 	test_refusals();
 	test_daemon_dies(SIGTERM);
 	test_daemon_dies(SIGKILL);
