@@ -16,16 +16,15 @@
 #include "inject.h"
 #include "log.h"
 #include "proc-parse.h"
+#include "restore-mm-ctx.h"
 #include "restore-mm-hole.h"
+#include "restore-mm-pages.h"
 #include "restore-mm-vdso.h"
 #include "restore-mm.h"
 #include "util.h"
 
-#define PAGE 4096ull
 #define TASK_SIZE_MAX 0x7ffffffff000ull
 #define MMAP_MIN_ADDR 0x10000ull
-/* process_vm_writev takes at most IOV_MAX (1024) elements per side. */
-#define BATCH_IOV 1024
 
 #ifndef RSEQ_FLAG_UNREGISTER
 #define RSEQ_FLAG_UNREGISTER 1
@@ -41,39 +40,6 @@ struct rseq_config {
 	uint32_t pad;
 };
 
-struct vma_state {
-	/* Protection the VMA is mapped with while it is filled. */
-	uint32_t map_prot;
-	/* It was a separate VMA next to one it would merge with: it needs an
-	 * anon_vma of its own before both get the same flags. */
-	bool keep_apart;
-	/* At least one page was written into it. */
-	bool written;
-	/* Mapped with PROT_EXEC and MADV_DONTDUMP flipped (keep_apart). */
-	bool flipped;
-};
-
-struct rmm_ctx {
-	struct remote *rt;
-	pid_t pid;
-	const MmEntry *mm;
-	const struct mm_pages *pages;
-	bool lazy;
-	/* Task memory for call arguments: the scratch area minus the page
-	 * holding the syscall instruction. */
-	unsigned long args;
-	size_t args_len;
-	/* Per dumped VMA, how it is being rebuilt. */
-	struct vma_state *st;
-	/* The file opened last in the task, reused by the next VMA of the
-	 * same file (the segments of one ELF object come in a row). */
-	int file_fd;
-	const char *file_path;
-	int file_flags;
-	/* /proc/PID/mem, opened on first use. */
-	int mem_fd;
-};
-
 /* Run a remote call. A ptrace failure is logged (by inject.c) and
  * returned; the call's own result, -errno included, goes to *ret. */
 static int rsys(struct rmm_ctx *c, long *ret, long nr, unsigned long a1, unsigned long a2,
@@ -86,11 +52,6 @@ static bool is_cluster_kind(VmaKind k)
 {
 	return k == VMA_KIND__VMA_VDSO || k == VMA_KIND__VMA_VVAR ||
 	       k == VMA_KIND__VMA_VVAR_VCLOCK;
-}
-
-static uint64_t vma_vmflags(const VmaEntry *v)
-{
-	return v->has_vmflags ? v->vmflags : 0;
 }
 
 /* ---- step 1: the rseq area inherited from relive ---- */
@@ -433,7 +394,7 @@ static bool has_pages_in(const struct mm_pages *pages, uint64_t start, uint64_t 
 		size_t mid = lo + (hi - lo) / 2;
 		const PagemapEntry *e = pages->entries[mid];
 
-		if (e->vaddr + e->nr_pages * PAGE <= start)
+		if (e->vaddr + e->nr_pages * RMM_PAGE <= start)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -616,283 +577,6 @@ static int map_all(struct rmm_ctx *c)
 	return r;
 }
 
-/* ---- step 5: contents ---- */
-
-struct page_batch {
-	struct rmm_ctx *c;
-	struct iovec local[BATCH_IOV], remote[BATCH_IOV];
-	size_t nr;
-	uint64_t bytes; /* written so far, for statistics */
-	uint64_t via_mem;
-};
-
-static int mem_write(struct rmm_ctx *c, const void *buf, size_t len, uint64_t addr)
-{
-	int r;
-
-	if (c->mem_fd < 0) {
-		char path[64];
-
-		snprintf(path, sizeof(path), "/proc/%d/mem", c->pid);
-		c->mem_fd = open(path, O_RDWR | O_CLOEXEC);
-		if (c->mem_fd < 0)
-			return pr_err_ret(-errno, "cannot open %s", path);
-	}
-	r = pwrite_all(c->mem_fd, buf, len, (off_t)addr);
-	if (r < 0)
-		return pr_err_ret(r, "task %d: cannot write %zu bytes at %#llx", c->pid, len,
-				  (unsigned long long)addr);
-	return 0;
-}
-
-static int batch_flush(struct page_batch *b)
-{
-	size_t i = 0;
-
-	while (i < b->nr) {
-		ssize_t n = process_vm_writev(b->c->pid, b->local + i, b->nr - i, b->remote + i,
-					      b->nr - i, 0);
-		int r;
-
-		if (n < 0) {
-			/* EFAULT: the first element's target is not writable
-			 * (it can't be: such VMAs go through mem_write);
-			 * ENOSYS/EPERM: no process_vm_writev at all. */
-			if (errno != EFAULT && errno != ENOSYS && errno != EPERM)
-				return pr_err_ret(-errno, "task %d: process_vm_writev",
-						  b->c->pid);
-			n = 0;
-		}
-		b->bytes += n;
-		/* skip what went in; the pairs have equal lengths */
-		while (i < b->nr && (size_t)n >= b->local[i].iov_len) {
-			n -= b->local[i].iov_len;
-			i++;
-		}
-		if (i == b->nr)
-			break;
-		b->local[i].iov_base = (char *)b->local[i].iov_base + n;
-		b->local[i].iov_len -= n;
-		b->remote[i].iov_base = (char *)b->remote[i].iov_base + n;
-		b->remote[i].iov_len -= n;
-		/* the element that stopped the call goes through /proc/PID/mem */
-		r = mem_write(b->c, b->local[i].iov_base, b->local[i].iov_len,
-			      (uint64_t)b->remote[i].iov_base);
-		if (r < 0)
-			return r;
-		b->bytes += b->local[i].iov_len;
-		b->via_mem += b->local[i].iov_len;
-		i++;
-	}
-	b->nr = 0;
-	return 0;
-}
-
-static int batch_add(struct page_batch *b, const void *src, uint64_t addr, uint64_t len,
-		     bool via_mem)
-{
-	if (via_mem) {
-		int r = mem_write(b->c, src, len, addr);
-
-		if (r < 0)
-			return r;
-		b->bytes += len;
-		b->via_mem += len;
-		return 0;
-	}
-	if (b->nr) {
-		struct iovec *l = &b->local[b->nr - 1], *rm = &b->remote[b->nr - 1];
-
-		if ((const char *)l->iov_base + l->iov_len == src &&
-		    (uint64_t)rm->iov_base + rm->iov_len == addr) {
-			l->iov_len += len;
-			rm->iov_len += len;
-			return 0;
-		}
-	}
-	if (b->nr == BATCH_IOV) {
-		int r = batch_flush(b);
-
-		if (r < 0)
-			return r;
-	}
-	b->local[b->nr].iov_base = (void *)src;
-	b->local[b->nr].iov_len = len;
-	b->remote[b->nr].iov_base = (void *)addr;
-	b->remote[b->nr].iov_len = len;
-	b->nr++;
-	return 0;
-}
-
-/*
- * A VMA kept apart that got no page from the image gets its first page
- * written back with what it holds (zeros, or the file's data): the content
- * stays, and the VMA gets its anon_vma.
- */
-static int touch_kept_apart(struct rmm_ctx *c)
-{
-	unsigned char page[PAGE];
-
-	for (size_t i = 0; i < c->mm->n_vmas; i++) {
-		const VmaEntry *v = c->mm->vmas[i];
-		int r;
-
-		if (!c->st[i].keep_apart || c->st[i].written)
-			continue;
-		if (remote_read(c->pid, v->start, page, PAGE) < 0) {
-			pr_warn("task %d: cannot read %#llx; %#llx-%#llx may merge with a "
-				"neighbour\n",
-				c->pid, (unsigned long long)v->start, (unsigned long long)v->start,
-				(unsigned long long)v->end);
-			continue;
-		}
-		r = mem_write(c, page, PAGE, v->start);
-		if (r < 0)
-			return r;
-		c->st[i].written = true;
-	}
-	return 0;
-}
-
-static void unmap_pages_file(void *p, size_t len)
-{
-	if (p && p != MAP_FAILED)
-		munmap(p, len);
-}
-
-/*
- * Write every page the image holds, except the lazy ones when lazy. The
- * pages file is mapped and its pages are handed to process_vm_writev as
- * they are: no copy on our side, one call per 1024 runs of pages.
- */
-static int write_pages(struct rmm_ctx *c, uint64_t *ret_bytes)
-{
-	const struct mm_pages *pg = c->pages;
-	struct page_batch *b = NULL;
-	uint64_t total = 0, file_len, n = 0;
-	size_t vi = 0;
-	struct stat st;
-	char *map = NULL;
-	int r = 0;
-
-	*ret_bytes = 0;
-	for (size_t i = 0; i < pg->nr_entries; i++)
-		if (pg->entries[i]->flags & PAGEMAP_FLAG__PE_PAGES)
-			total += pg->entries[i]->nr_pages;
-	if (!total)
-		return 0;
-	if (pg->pages_fd < 0) {
-		pr_err("the pagemap lists %llu pages but there is no pages file\n",
-		       (unsigned long long)total);
-		return -EINVAL;
-	}
-	if (fstat(pg->pages_fd, &st) < 0)
-		return pr_err_ret(-errno, "cannot stat the pages file");
-	file_len = img_pages_offset(total);
-	if ((uint64_t)st.st_size < file_len) {
-		pr_err("the pages file holds %lld bytes, the pagemap needs %llu\n",
-		       (long long)st.st_size, (unsigned long long)file_len);
-		return -EINVAL;
-	}
-	if (file_len > SIZE_MAX)
-		return -EFBIG;
-	map = mmap(NULL, file_len, PROT_READ, MAP_SHARED, pg->pages_fd, 0);
-	if (map == MAP_FAILED)
-		return pr_err_ret(-errno, "cannot map the pages file (%llu bytes)",
-				  (unsigned long long)file_len);
-	/*
-	 * Fill our page tables for the whole file in one call: taking a page
-	 * fault per 16 pages while process_vm_writev copies costs more than
-	 * the copy itself. Best effort (Linux 5.14+): faults still work.
-	 */
-	if (madvise(map, file_len, MADV_POPULATE_READ) < 0)
-		madvise(map, file_len, MADV_SEQUENTIAL);
-	b = calloc(1, sizeof(*b));
-	if (!b) {
-		r = -ENOMEM;
-		goto out;
-	}
-	b->c = c;
-	for (size_t i = 0; i < pg->nr_entries; i++) {
-		const PagemapEntry *e = pg->entries[i];
-		uint64_t addr = e->vaddr, end = e->vaddr + e->nr_pages * PAGE;
-		uint64_t first = n;
-
-		if (!(e->flags & PAGEMAP_FLAG__PE_PAGES)) {
-			if (e->flags & PAGEMAP_FLAG__PE_PARENT) {
-				pr_err("not supported: pages at %#llx are in a parent image\n",
-				       (unsigned long long)e->vaddr);
-				r = -EOPNOTSUPP;
-				goto out;
-			}
-			if ((e->flags & PAGEMAP_FLAG__PE_REMOTE) && !c->lazy) {
-				pr_err("pages at %#llx are on a page server: restore them with "
-				       "--lazy-pages\n",
-				       (unsigned long long)e->vaddr);
-				r = -EOPNOTSUPP;
-				goto out;
-			}
-			continue;
-		}
-		n += e->nr_pages;
-		/* split the entry along the VMAs it covers */
-		while (addr < end) {
-			const VmaEntry *v;
-			uint64_t piece_end;
-
-			while (vi < c->mm->n_vmas && c->mm->vmas[vi]->end <= addr)
-				vi++;
-			if (vi == c->mm->n_vmas || c->mm->vmas[vi]->start > addr) {
-				pr_err("pagemap entry %zu: page %#llx is in no VMA\n", i,
-				       (unsigned long long)addr);
-				r = -EINVAL;
-				goto out;
-			}
-			v = c->mm->vmas[vi];
-			piece_end = end < v->end ? end : v->end;
-			if (v->kind != VMA_KIND__VMA_ANON && v->kind != VMA_KIND__VMA_FILE_PRIVATE) {
-				pr_err("pagemap entry %zu: pages at %#llx in a %s VMA, which is "
-				       "not restored from pages\n",
-				       i, (unsigned long long)addr,
-				       v->kind == VMA_KIND__VMA_FILE_SHARED ? "shared file"
-									    : "special");
-				r = -EINVAL;
-				goto out;
-			}
-			bool skip = c->lazy && (e->flags & PAGEMAP_FLAG__PE_LAZY) &&
-				    v->kind == VMA_KIND__VMA_ANON;
-			/* a VMA kept apart needs one page now, lazy or not */
-			uint64_t len = !skip ? piece_end - addr
-				       : c->st[vi].keep_apart && !c->st[vi].written ? PAGE
-									       : 0;
-
-			if (len) {
-				const char *src = map + img_pages_offset(first + (addr - e->vaddr) / PAGE);
-
-				r = batch_add(b, src, addr, len, !(c->st[vi].map_prot & PROT_WRITE));
-				if (r < 0)
-					goto out;
-				c->st[vi].written = true;
-			}
-			addr = piece_end;
-		}
-	}
-	r = batch_flush(b);
-	if (r < 0)
-		goto out;
-	r = touch_kept_apart(c);
-	if (r < 0)
-		goto out;
-	*ret_bytes = b->bytes;
-	if (b->via_mem)
-		pr_debug("task %d: %llu bytes written through /proc/PID/mem\n", c->pid,
-			 (unsigned long long)b->via_mem);
-out:
-	free(b);
-	unmap_pages_file(map, file_len);
-	return r;
-}
-
 /* ---- step 6: protections, madvise state, names ---- */
 
 static int fix_vma(struct rmm_ctx *c, size_t i)
@@ -1050,15 +734,15 @@ static int check_inputs(struct rmm_ctx *c)
 	const struct remote *rt = c->rt;
 	uint64_t scr_end = rt->scratch + rt->scratch_len;
 
-	if (!rt->scratch || rt->scratch_len < 2 * PAGE || (rt->scratch & (PAGE - 1)) ||
-	    (rt->scratch_len & (PAGE - 1)) || scr_end > TASK_SIZE_MAX || scr_end < rt->scratch) {
+	if (!rt->scratch || rt->scratch_len < 2 * RMM_PAGE || (rt->scratch & (RMM_PAGE - 1)) ||
+	    (rt->scratch_len & (RMM_PAGE - 1)) || scr_end > TASK_SIZE_MAX || scr_end < rt->scratch) {
 		pr_err("task %d: bad scratch area %#lx+%#zx\n", c->pid, rt->scratch,
 		       rt->scratch_len);
 		return -EINVAL;
 	}
 	/* The syscall instruction must be in the first page: the rest is
 	 * for arguments. */
-	if (rt->syscall_ip < rt->scratch || rt->syscall_ip + 2 > rt->scratch + PAGE) {
+	if (rt->syscall_ip < rt->scratch || rt->syscall_ip + 2 > rt->scratch + RMM_PAGE) {
 		pr_err("task %d: syscall instruction %#lx not in the first page of the scratch "
 		       "area %#lx\n",
 		       c->pid, rt->syscall_ip, rt->scratch);
@@ -1082,7 +766,7 @@ static int check_inputs(struct rmm_ctx *c)
 	for (size_t i = 1; i < c->pages->nr_entries; i++) {
 		const PagemapEntry *p = c->pages->entries[i - 1], *e = c->pages->entries[i];
 
-		if (e->vaddr < p->vaddr + p->nr_pages * PAGE) {
+		if (e->vaddr < p->vaddr + p->nr_pages * RMM_PAGE) {
 			pr_err("pagemap entries %zu and %zu overlap or are out of order\n", i - 1,
 			       i);
 			return -EINVAL;
@@ -1126,8 +810,8 @@ int restore_mm(struct remote *rt, const MmEntry *mm, const struct mm_pages *page
 	if (!st)
 		return -ENOMEM;
 	c.st = st;
-	c.args = rt->scratch + PAGE;
-	c.args_len = rt->scratch_len - PAGE;
+	c.args = rt->scratch + RMM_PAGE;
+	c.args_len = rt->scratch_len - RMM_PAGE;
 
 	r = unregister_rseq(&c);
 	if (r == 0)
@@ -1148,7 +832,7 @@ int restore_mm(struct remote *rt, const MmEntry *mm, const struct mm_pages *page
 		r = map_all(&c);
 	t_map = elapsed_ms(&t0);
 	if (r == 0)
-		r = write_pages(&c, &bytes);
+		r = restore_mm_write_pages(&c, &bytes);
 	t_pages = elapsed_ms(&t0) - t_map;
 	if (r == 0)
 		r = fix_all(&c);
