@@ -817,8 +817,37 @@ static void test_structure(void)
 	}
 }
 
-/* Writes one valid image of every type into dir: the fuzzer's seed corpus,
- * and something to try relive show on. */
+/* The fuzzer's framed form of an image: type byte, then [u16 LE length]
+ * [message] per message (see test/fuzz/fuzz-img.c). */
+static int write_framed(const char *name, enum img_type type)
+{
+	_cleanup_free_ uint8_t *buf = NULL, *out = NULL;
+	_cleanup_free_ char *fname = NULL;
+	size_t len = 0, off = 16, o = 1;
+
+	buf = file_bytes(name, &len);
+	out = malloc(len + 1);
+	if (!buf || !out || asprintf(&fname, "%s.framed", name) < 0)
+		return -ENOMEM;
+	out[0] = type - 1;
+	while (off + 4 <= len) {
+		uint32_t n;
+
+		memcpy(&n, buf + off, 4);
+		if (n > 0xffff || n > len - off - 4)
+			return -EINVAL;
+		out[o++] = n & 0xff;
+		out[o++] = n >> 8;
+		memcpy(out + o, buf + off + 4, n);
+		o += n;
+		off += 4 + n;
+	}
+	put_file(fname, out, o);
+	return 0;
+}
+
+/* Writes one valid image of every type into dir, and its framed form: the
+ * fuzzer's seed corpus, and something to try relive show on. */
 static int write_corpus(const char *dir)
 {
 	struct samples s;
@@ -833,7 +862,7 @@ static int write_corpus(const char *dir)
 	for (size_t t = 0; t < ARRAY_SIZE(msg_types); t++) {
 		struct msg_list l = sample_image(&s, msg_types[t]);
 
-		if (write_image(&l) < 0)
+		if (write_image(&l) < 0 || write_framed(l.name, l.type) < 0)
 			return 1;
 	}
 	_cleanup_img_ struct img *w = NULL;
