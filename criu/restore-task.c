@@ -86,7 +86,14 @@ static int restore_sigactions(struct remote *rt, const TaskCoreEntry *core)
 	if (r < 0)
 		return r;
 	for (int sig = 1; sig <= 64; sig++) {
+		struct kernel_sigaction own;
+
 		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		/* The task is a fork of relive: where relive's own disposition
+		 * is already the dumped one, the call would change nothing. */
+		if (syscall(SYS_rt_sigaction, sig, NULL, &own, 8) == 0 &&
+		    !memcmp(&own, &sa[sig - 1], sizeof(own)))
 			continue;
 		snprintf(what, sizeof(what), "rt_sigaction(%d)", sig);
 		r = rcall(rt, what, SYS_rt_sigaction, sig, rt->scratch + (sig - 1) * sizeof(sa[0]),
