@@ -137,6 +137,10 @@ static int img_read_header(struct img *img, enum img_type want, bool any)
 
 	if (fstat(img->fd, &st) < 0)
 		return pr_err_ret(-errno, "%s: cannot stat", img->name);
+	if (!S_ISREG(st.st_mode)) {
+		pr_err("%s: not a regular file\n", img->name);
+		return -EINVAL;
+	}
 	n = pread(img->fd, &h, sizeof(h), 0);
 	if (n < 0)
 		return pr_err_ret(-errno, "%s: cannot read header", img->name);
@@ -187,7 +191,9 @@ static int img_open_common(int dirfd, const char *name, enum img_type type, bool
 
 	if (!img)
 		return -ENOMEM;
-	img->fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO in the images directory must not hang us (it is
+	 * refused below); it changes nothing for regular files. */
+	img->fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (img->fd < 0) {
 		r = -errno;
 		if (r == -ENOENT)

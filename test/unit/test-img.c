@@ -815,6 +815,17 @@ static void test_structure(void)
 		log2 = new_log();
 		CHECK(strstr(log2, "pages-9.img: truncated: size 6144"));
 	}
+
+	/* A FIFO among the images is refused at once rather than blocking. */
+	{
+		_cleanup_img_ struct img *rd = NULL;
+		_cleanup_free_ char *log3 = NULL;
+
+		CHECK(mkfifoat(test_dir, "fds-8.img", 0600) == 0);
+		CHECK(img_open_read(test_dir, "fds-8.img", IMG_FDS, &rd) == -EINVAL);
+		log3 = new_log();
+		CHECK(strstr(log3, "fds-8.img: not a regular file"));
+	}
 }
 
 /* The fuzzer's framed form of an image: type byte, then [u16 LE length]
