@@ -13,17 +13,35 @@
 #include "restore-files.h"
 #include "util.h"
 
-int phase_a_fail(struct phase_a_error *err, int r, const char *fmt, ...)
+static int phase_a_vfail(struct phase_a_error *err, int r, bool with_errno, const char *fmt,
+			 va_list ap)
 {
 	size_t n;
+
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	n = strlen(err->msg);
+	if (with_errno && r < 0 && n < sizeof(err->msg))
+		snprintf(err->msg + n, sizeof(err->msg) - n, ": %s", strerror(-r));
+	return r;
+}
+
+int phase_a_fail(struct phase_a_error *err, int r, const char *fmt, ...)
+{
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	r = phase_a_vfail(err, r, true, fmt, ap);
 	va_end(ap);
-	n = strlen(err->msg);
-	if (r < 0 && n < sizeof(err->msg))
-		snprintf(err->msg + n, sizeof(err->msg) - n, ": %s", strerror(-r));
+	return r;
+}
+
+int phase_a_refuse(struct phase_a_error *err, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	r = phase_a_vfail(err, r, false, fmt, ap);
+	va_end(ap);
 	return r;
 }
 
@@ -63,12 +81,12 @@ static int check_identity(const FileEntry *f, const struct stat *st, int fdnum,
 	const RegFileEntry *reg = f->reg;
 
 	if (reg->has_dev && reg->has_ino && (st->st_dev != reg->dev || st->st_ino != reg->ino))
-		return phase_a_fail(err, -ESTALE,
-				    "fd %d: %s changed since the dump (device %u:%u inode %llu "
-				    "then, %u:%u inode %llu now)",
-				    fdnum, reg->path, major(reg->dev), minor(reg->dev),
-				    (unsigned long long)reg->ino, major(st->st_dev),
-				    minor(st->st_dev), (unsigned long long)st->st_ino);
+		return phase_a_refuse(err, -ESTALE,
+				      "fd %d: %s changed since the dump (device %u:%u inode %llu "
+				      "then, %u:%u inode %llu now)",
+				      fdnum, reg->path, major(reg->dev), minor(reg->dev),
+				      (unsigned long long)reg->ino, major(st->st_dev),
+				      minor(st->st_dev), (unsigned long long)st->st_ino);
 	return 0;
 }
 
@@ -83,8 +101,8 @@ static int open_file(const FileEntry *f, int fdnum, bool shell_job, struct phase
 
 	if (f->type == FILE_TYPE__FT_TTY) {
 		if (!shell_job)
-			return phase_a_fail(err, -ENOTSUP,
-					    "fd %d is a terminal: restore with --shell-job", fdnum);
+			return phase_a_refuse(
+			    err, -ENOTSUP, "fd %d is a terminal: restore with --shell-job", fdnum);
 		r = find_own_tty(tty, sizeof(tty));
 		if (r < 0)
 			return phase_a_fail(err, r,
@@ -100,12 +118,12 @@ static int open_file(const FileEntry *f, int fdnum, bool shell_job, struct phase
 	}
 	if (f->type != FILE_TYPE__FT_REG && f->type != FILE_TYPE__FT_DIR &&
 	    f->type != FILE_TYPE__FT_CHR)
-		return phase_a_fail(err, -ENOTSUP, "not supported: fd %d is a %s", fdnum,
-				    file_type_name(f->type));
+		return phase_a_refuse(err, -ENOTSUP, "not supported: fd %d is a %s", fdnum,
+				      file_type_name(f->type));
 	if (reg->has_unlinked && reg->unlinked)
-		return phase_a_fail(err, -ENOTSUP,
-				    "not supported: fd %d is %s, which was deleted or moved away",
-				    fdnum, reg->path);
+		return phase_a_refuse(err, -ENOTSUP,
+				      "not supported: fd %d is %s, which was deleted or moved away",
+				      fdnum, reg->path);
 
 	/* Never create, truncate or steal a controlling terminal on reopen. */
 	flags = (int)reg->flags & ~(O_CREAT | O_TRUNC | O_EXCL | O_CLOEXEC | O_NOCTTY);
@@ -120,8 +138,8 @@ static int open_file(const FileEntry *f, int fdnum, bool shell_job, struct phase
 	switch (f->type) {
 	case FILE_TYPE__FT_REG:
 		if (!S_ISREG(st.st_mode))
-			return phase_a_fail(err, -ESTALE, "fd %d: %s is no longer a regular file",
-					    fdnum, reg->path);
+			return phase_a_refuse(err, -ESTALE, "fd %d: %s is no longer a regular file",
+					      fdnum, reg->path);
 		r = check_identity(f, &st, fdnum, err);
 		if (r < 0)
 			return r;
@@ -133,14 +151,14 @@ static int open_file(const FileEntry *f, int fdnum, bool shell_job, struct phase
 		break;
 	default: /* FT_CHR: a device node, reopened by path */
 		if (!S_ISCHR(st.st_mode) || (reg->has_rdev && st.st_rdev != reg->rdev))
-			return phase_a_fail(err, -ESTALE,
-					    "fd %d: %s is not the character device it was", fdnum,
-					    reg->path);
+			return phase_a_refuse(err, -ESTALE,
+					      "fd %d: %s is not the character device it was", fdnum,
+					      reg->path);
 		return TAKE_FD(fd);
 	}
 	if (reg->pos > (uint64_t)INT64_MAX)
-		return phase_a_fail(err, -EINVAL, "fd %d: position %llu out of range", fdnum,
-				    (unsigned long long)reg->pos);
+		return phase_a_refuse(err, -EINVAL, "fd %d: position %llu out of range", fdnum,
+				      (unsigned long long)reg->pos);
 	if (reg->pos && lseek(fd, (off_t)reg->pos, SEEK_SET) != (off_t)reg->pos)
 		return phase_a_fail(err, negerrno(), "fd %d: cannot seek %s to %llu", fdnum,
 				    reg->path, (unsigned long long)reg->pos);
@@ -169,9 +187,9 @@ int restore_fds(const struct image_set *set, const struct image_proc *p, bool sh
 	if (getrlimit(RLIMIT_NOFILE, &nofile) < 0)
 		return phase_a_fail(err, -errno, "getrlimit(RLIMIT_NOFILE)");
 	if ((uint64_t)base + p->nr_fds + 16 > nofile.rlim_cur)
-		return phase_a_fail(err, -EMFILE,
-				    "fd %u needs a descriptor limit above %llu (RLIMIT_NOFILE)",
-				    max_fd, (unsigned long long)nofile.rlim_cur);
+		return phase_a_refuse(err, -EMFILE,
+				      "fd %u needs a descriptor limit above %llu (RLIMIT_NOFILE)",
+				      max_fd, (unsigned long long)nofile.rlim_cur);
 
 	src = malloc((p->nr_fds ? p->nr_fds : 1) * sizeof(*src));
 	if (!src)
@@ -191,8 +209,8 @@ int restore_fds(const struct image_set *set, const struct image_proc *p, bool sh
 		if (src[i] >= 0)
 			continue;
 		if (!f)
-			return phase_a_fail(err, -EINVAL, "fd %u: unknown file id %u",
-					    p->fds[i]->fd, p->fds[i]->file_id);
+			return phase_a_refuse(err, -EINVAL, "fd %u: unknown file id %u",
+					      p->fds[i]->fd, p->fds[i]->file_id);
 		fd = open_file(f, (int)p->fds[i]->fd, shell_job, err);
 		if (fd < 0)
 			return fd;

@@ -19,8 +19,11 @@ struct phase_a_error {
 	char msg[480];
 };
 
-/* Write "fmt ...[: strerror(-r)]" into err and return r (a -errno). */
+/* Write "fmt ...: strerror(-r)" into err and return r (a -errno). */
 int phase_a_fail(struct phase_a_error *err, int r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The same for a refusal that says all by itself: no strerror appended. */
+int phase_a_refuse(struct phase_a_error *err, int r, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /*

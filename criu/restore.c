@@ -52,11 +52,12 @@ static int phase_a_rlimits(const TaskCoreEntry *core, struct phase_a_error *err)
 		if (setrlimit((int)e->resource, &want) == 0)
 			continue;
 		if (errno == EPERM && want.rlim_max > cur.rlim_max)
-			return phase_a_fail(err, -EPERM,
-					    "raising the hard limit of %s from %llu to %llu needs "
-					    "CAP_SYS_RESOURCE, which relive does not have here",
-					    name, (unsigned long long)cur.rlim_max,
-					    (unsigned long long)want.rlim_max);
+			return phase_a_refuse(
+			    err, -EPERM,
+			    "raising the hard limit of %s from %llu to %llu needs "
+			    "CAP_SYS_RESOURCE, which relive does not have here",
+			    name, (unsigned long long)cur.rlim_max,
+			    (unsigned long long)want.rlim_max);
 		return phase_a_fail(err, -errno, "cannot set %s to %llu/%llu", name,
 				    (unsigned long long)want.rlim_cur,
 				    (unsigned long long)want.rlim_max);
@@ -72,10 +73,10 @@ static int phase_a_session(const PstreeEntry *ps, bool shell_job, struct phase_a
 		return 0;
 	}
 	if (!shell_job)
-		return phase_a_fail(err, -ENOTSUP,
-				    "not supported: process %u is not a session leader (its "
-				    "session is %u): restore it with --shell-job",
-				    ps->pid, ps->sid);
+		return phase_a_refuse(err, -ENOTSUP,
+				      "not supported: process %u is not a session leader (its "
+				      "session is %u): restore it with --shell-job",
+				      ps->pid, ps->sid);
 	/* A shell job joins relive's session; its own group if it led one. */
 	if (ps->pgid == ps->pid && setpgid(0, 0) < 0)
 		return phase_a_fail(err, -errno, "setpgid");
@@ -96,8 +97,8 @@ static int phase_a_scratch(unsigned long addr, struct phase_a_error *err)
 		return phase_a_fail(err, -errno, "cannot map the scratch area at %#lx", addr);
 	if (p != (void *)addr) {
 		munmap(p, RESTORE_SCRATCH_SIZE);
-		return phase_a_fail(err, -EEXIST, "the scratch area landed at %p, not %#lx", p,
-				    addr);
+		return phase_a_refuse(err, -EEXIST, "the scratch area landed at %p, not %#lx", p,
+				      addr);
 	}
 	/* The syscall instruction every remote call of phase B executes. */
 	((unsigned char *)p)[0] = 0x0f;
@@ -113,7 +114,7 @@ static __attribute__((noreturn)) void phase_a(struct restore_ctx *ctx, int sync_
 
 	/* Nothing may happen before relive traces us: a failure would go unseen. */
 	if (read(sync_fd, &c, 1) != 1) {
-		phase_a_fail(err, -EPIPE, "relive did not start tracing the task");
+		phase_a_refuse(err, -EPIPE, "relive did not start tracing the task");
 		_exit(1);
 	}
 	if (restore_fds(&ctx->set, p, ctx->o->shell_job, err) < 0 || restore_fs_state(p, err) < 0 ||
@@ -125,7 +126,7 @@ static __attribute__((noreturn)) void phase_a(struct restore_ctx *ctx, int sync_
 	 * relive, so the raw syscalls name this task.
 	 */
 	syscall(SYS_kill, syscall(SYS_getpid), SIGSTOP);
-	phase_a_fail(err, -EIO, "resumed before phase B");
+	phase_a_refuse(err, -EIO, "resumed before phase B");
 	_exit(1);
 }
 
