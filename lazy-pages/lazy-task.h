@@ -24,12 +24,12 @@ struct lp_stats {
 	uint64_t eexist;
 	uint64_t eagain;
 	uint64_t events;
-	uint64_t fault_ns; /* daemon time spent answering faults */
+	uint64_t fault_ns; /* daemon CPU time spent answering faults */
 	uint64_t bg_ns;	   /* and filling in the background */
 };
 
-/* Monotonic time in ns, for the statistics. */
-uint64_t lp_now_ns(void);
+/* The daemon thread's CPU time in ns, for the statistics. */
+uint64_t lp_cpu_ns(void);
 
 #define LP_MAX_RETRY 64
 
