@@ -45,19 +45,25 @@ struct img_type_info {
 	const char *name;   /* "core" */
 	const char *prefix; /* file name prefix, "core-" or "inventory.img" */
 	const ProtobufCMessageDescriptor *first, *rest;
+	/* Largest message of this type a reader accepts: unpacking can take
+	 * many times the wire size in memory, so small records get small caps. */
+	uint32_t max_msg;
 };
 
 static const struct img_type_info type_info[IMG_TYPE_MAX] = {
 	[IMG_INVENTORY] = {"inventory", "inventory", &inventory_entry__descriptor,
-			   &inventory_entry__descriptor},
-	[IMG_PSTREE] = {"pstree", "pstree", &pstree_entry__descriptor, &pstree_entry__descriptor},
-	[IMG_CORE] = {"core", "core-", &task_core_entry__descriptor, &task_core_entry__descriptor},
-	[IMG_MM] = {"mm", "mm-", &mm_entry__descriptor, &mm_entry__descriptor},
+			   &inventory_entry__descriptor, 64u << 10},
+	[IMG_PSTREE] = {"pstree", "pstree", &pstree_entry__descriptor, &pstree_entry__descriptor,
+			1u << 20},
+	[IMG_CORE] = {"core", "core-", &task_core_entry__descriptor, &task_core_entry__descriptor,
+		      IMG_MAX_MSG_SIZE},
+	[IMG_MM] = {"mm", "mm-", &mm_entry__descriptor, &mm_entry__descriptor, IMG_MAX_MSG_SIZE},
 	[IMG_PAGEMAP] = {"pagemap", "pagemap-", &pagemap_head__descriptor,
-			 &pagemap_entry__descriptor},
-	[IMG_PAGES] = {"pages", "pages-", NULL, NULL},
-	[IMG_FILES] = {"files", "files", &files_head__descriptor, &file_entry__descriptor},
-	[IMG_FDS] = {"fds", "fds-", &fd_entry__descriptor, &fd_entry__descriptor},
+			 &pagemap_entry__descriptor, 4096},
+	[IMG_PAGES] = {"pages", "pages-", NULL, NULL, 0},
+	[IMG_FILES] = {"files", "files", &files_head__descriptor, &file_entry__descriptor,
+		       64u << 10},
+	[IMG_FDS] = {"fds", "fds-", &fd_entry__descriptor, &fd_entry__descriptor, 4096},
 };
 
 const char *img_type_name(enum img_type type)
@@ -262,12 +268,14 @@ int img_write_msg(struct img *img, const ProtobufCMessage *msg)
 {
 	size_t len = protobuf_c_message_get_packed_size(msg);
 	_cleanup_free_ uint8_t *buf = NULL;
+	uint32_t cap = img->type > 0 && img->type < IMG_TYPE_MAX ? type_info[img->type].max_msg : 0;
 	uint32_t le;
 	int r;
 
-	if (len > IMG_MAX_MSG_SIZE) {
-		pr_err("%s: message of %zu bytes exceeds the %u-byte limit\n", img->name, len,
-		       IMG_MAX_MSG_SIZE);
+	/* Never write what a reader would refuse. */
+	if (len > cap) {
+		pr_err("%s: message of %zu bytes exceeds the %u-byte limit of a %s image\n",
+		       img->name, len, cap, img_type_name(img->type));
 		return -EFBIG;
 	}
 	buf = malloc(len + 4);
@@ -372,9 +380,10 @@ int img_read_msg(struct img *img, ProtobufCMessage **ret)
 	if (r < 0)
 		return r;
 	len = le32toh(le);
-	if (len > IMG_MAX_MSG_SIZE) {
-		pr_err("%s: message %u claims %u bytes, more than the %u-byte limit (corrupt?)\n",
-		       img->name, img->nr_msgs, len, IMG_MAX_MSG_SIZE);
+	if (len > type_info[img->type].max_msg) {
+		pr_err("%s: message %u claims %u bytes, more than the %u-byte limit of a %s "
+		       "(corrupt?)\n",
+		       img->name, img->nr_msgs, len, type_info[img->type].max_msg, desc->name);
 		return -EINVAL;
 	}
 	buf = malloc(len ? len : 1);

@@ -534,7 +534,7 @@ static void test_corrupt_bytes(void)
 			    two = 2;
 	static const uint32_t bad_magic[] = {0, 0x41414141}, bad_version[] = {8, 2},
 			      bad_type[] = {12, IMG_MM}, unknown_type[] = {12, 99},
-			      huge_len[] = {16, IMG_MAX_MSG_SIZE + 1};
+			      huge_len[] = {16, IMG_MAX_MSG_SIZE + 1}, pm_len[] = {16, 4097};
 	static const struct {
 		const char *what;
 		enum img_type type;
@@ -551,7 +551,9 @@ static void test_corrupt_bytes(void)
 		{"wrong version", IMG_CORE, put_u32_at, bad_version, "format version 2"},
 		{"wrong type", IMG_CORE, put_u32_at, bad_type, "is a mm image, expected a core image"},
 		{"unknown type", IMG_CORE, put_u32_at, unknown_type, "unknown image type 99"},
-		{"length above the cap", IMG_CORE, put_u32_at, huge_len, "more than the"},
+		{"length above the cap", IMG_CORE, put_u32_at, huge_len, "more than the 67108864-byte limit"},
+		{"length above the type's cap", IMG_PAGEMAP, put_u32_at, pm_len,
+		 "claims 4097 bytes, more than the 4096-byte limit of a pagemap_head"},
 		{"garbage payload", IMG_CORE, garbage_body, NULL, "not a valid task_core_entry"},
 		{"NUL inside a string", IMG_CORE, nul_in_string, "/tmp",
 		 "task_core_entry.cwd contains a NUL byte"},
