@@ -542,6 +542,47 @@ static void plan_keep_apart(struct rmm_ctx *c)
 	}
 }
 
+/* The madvise state smaps shows as VmFlags. The huge page choice goes in
+ * before the pages (early), so that filling faults in the right size. */
+static const struct {
+	uint64_t bit;
+	int advice;
+	const char *name;
+	bool early;
+} advices[] = {
+	{VMA_FLAG__VMF_HUGEPAGE, MADV_HUGEPAGE, "MADV_HUGEPAGE", true},
+	{VMA_FLAG__VMF_NOHUGEPAGE, MADV_NOHUGEPAGE, "MADV_NOHUGEPAGE", true},
+	{VMA_FLAG__VMF_DONTCOPY, MADV_DONTFORK, "MADV_DONTFORK", false},
+	{VMA_FLAG__VMF_DONTDUMP, MADV_DONTDUMP, "MADV_DONTDUMP", false},
+	{VMA_FLAG__VMF_WIPEONFORK, MADV_WIPEONFORK, "MADV_WIPEONFORK", false},
+	{VMA_FLAG__VMF_SEQ_READ, MADV_SEQUENTIAL, "MADV_SEQUENTIAL", false},
+	{VMA_FLAG__VMF_RAND_READ, MADV_RANDOM, "MADV_RANDOM", false},
+	{VMA_FLAG__VMF_MERGEABLE, MADV_MERGEABLE, "MADV_MERGEABLE", false},
+};
+
+/* Replay the early or the late part of a VMA's madvise state; a refusal
+ * is a warning: the program runs the same, only smaps differs. */
+static int advise_vma(struct rmm_ctx *c, const VmaEntry *v, bool early)
+{
+	uint64_t len = v->end - v->start, vmf = vma_vmflags(v);
+	long ret;
+	int r;
+
+	for (size_t k = 0; k < ARRAY_SIZE(advices); k++) {
+		if (!(vmf & advices[k].bit) || advices[k].early != early)
+			continue;
+		r = rsys(c, &ret, SYS_madvise, v->start, len, advices[k].advice, 0, 0, 0);
+		if (r < 0)
+			return r;
+		if (ret < 0)
+			pr_warn("task %d: %s on %#llx-%#llx refused (%s): the restored VMA "
+				"differs there\n",
+				c->pid, advices[k].name, (unsigned long long)v->start,
+				(unsigned long long)v->end, strerror((int)-ret));
+	}
+	return 0;
+}
+
 static int map_all(struct rmm_ctx *c)
 {
 	int r = 0;
@@ -572,6 +613,9 @@ static int map_all(struct rmm_ctx *c)
 				break;
 			}
 		}
+		r = advise_vma(c, v, true);
+		if (r < 0)
+			break;
 	}
 	close_cached_file(c);
 	return r;
@@ -581,20 +625,6 @@ static int map_all(struct rmm_ctx *c)
 
 static int fix_vma(struct rmm_ctx *c, size_t i)
 {
-	static const struct {
-		uint64_t bit;
-		int advice;
-		const char *name;
-	} advices[] = {
-		{VMA_FLAG__VMF_DONTCOPY, MADV_DONTFORK, "MADV_DONTFORK"},
-		{VMA_FLAG__VMF_DONTDUMP, MADV_DONTDUMP, "MADV_DONTDUMP"},
-		{VMA_FLAG__VMF_HUGEPAGE, MADV_HUGEPAGE, "MADV_HUGEPAGE"},
-		{VMA_FLAG__VMF_NOHUGEPAGE, MADV_NOHUGEPAGE, "MADV_NOHUGEPAGE"},
-		{VMA_FLAG__VMF_WIPEONFORK, MADV_WIPEONFORK, "MADV_WIPEONFORK"},
-		{VMA_FLAG__VMF_SEQ_READ, MADV_SEQUENTIAL, "MADV_SEQUENTIAL"},
-		{VMA_FLAG__VMF_RAND_READ, MADV_RANDOM, "MADV_RANDOM"},
-		{VMA_FLAG__VMF_MERGEABLE, MADV_MERGEABLE, "MADV_MERGEABLE"},
-	};
 	const VmaEntry *v = c->mm->vmas[i];
 	uint64_t len = v->end - v->start, vmf = vma_vmflags(v);
 	long ret;
@@ -618,18 +648,9 @@ static int fix_vma(struct rmm_ctx *c, size_t i)
 			return pr_err_ret((int)ret, "task %d: MADV_DODUMP on %#llx-%#llx", c->pid,
 					  (unsigned long long)v->start, (unsigned long long)v->end);
 	}
-	for (size_t k = 0; k < ARRAY_SIZE(advices); k++) {
-		if (!(vmf & advices[k].bit))
-			continue;
-		r = rsys(c, &ret, SYS_madvise, v->start, len, advices[k].advice, 0, 0, 0);
-		if (r < 0)
-			return r;
-		if (ret < 0)
-			pr_warn("task %d: %s on %#llx-%#llx refused (%s): the restored VMA "
-				"differs there\n",
-				c->pid, advices[k].name, (unsigned long long)v->start,
-				(unsigned long long)v->end, strerror((int)-ret));
-	}
+	r = advise_vma(c, v, false);
+	if (r < 0)
+		return r;
 	if (v->name && v->kind == VMA_KIND__VMA_ANON) {
 		unsigned long addr;
 
