@@ -41,7 +41,16 @@ int restore_mm_pick_scratch(const MmEntry *mm, size_t len, unsigned long *ret);
  * when lazy is false; when true, PE_LAZY pages of private anonymous VMAs
  * are left for the lazy-pages daemon), fix protections, replay madvise
  * state, and set the mm fields and exe with PR_SET_MM_MAP.
- * The scratch area stays mapped. Returns 0 or -errno, logged.
+ * rt->scratch/scratch_len must describe the scratch area (page-aligned, at
+ * least two pages, outside every dumped VMA) with rt->syscall_ip in its
+ * first page; the rest of it carries call arguments.
+ * Two dumped neighbours that the kernel would merge if mapped afresh (they
+ * had different anon_vmas) are kept apart; for that each gets one page
+ * written now, even a lazy one: the lazy-pages daemon then sees EEXIST for
+ * that page, which is benign.
+ * The scratch area stays mapped. Returns 0 or -errno, logged; a kind of
+ * mapping that can't be restored yet (shared anonymous memory, memfd)
+ * gives -EOPNOTSUPP with "not supported: ...".
  */
 int restore_mm(struct remote *rt, const MmEntry *mm, const struct mm_pages *pages, bool lazy);
 
