@@ -281,6 +281,11 @@ static void reap(struct lp_ctx *c)
 {
 	struct lp_served **pp = &c->served;
 
+	/* A task may have had nothing to fill from the start. */
+	for (struct lp_served *s = c->served; s; s = s->next)
+		if (!s->dead && lazy_ranges_empty(&s->t->missing) && !s->t->nr_retry)
+			finish_task(c, s, "all pages in place");
+
 	while (*pp) {
 		struct lp_served *s = *pp;
 

@@ -446,6 +446,21 @@ static void test_serving(void)
 	env_fini(&e);
 }
 
+/* A task with nothing to fill (only a data-less lazy run) is let go at once. */
+static void test_nothing_missing(void)
+{
+	struct env e;
+	pid_t t;
+
+	env_init(&e, 64, 0);
+	e.lay[0].flags = PAGEMAP_FLAG__PE_LAZY;
+	CHECK(start_daemon(&e) == 0);
+	t = spawn_task(&e, M_READ, 1, -1, -1);
+	CHECK(task_status(t) == T_OK);
+	CHECK(wait_daemon(&e) == 0);
+	env_fini(&e);
+}
+
 /* Wrong image set, no daemon, truncated pages: clear refusals. */
 static void test_refusals(void)
 {
@@ -737,6 +752,7 @@ int main(int argc, char **argv)
 	}
 	test_serving();
 	test_remote_create();
+	test_nothing_missing();
 	test_refusals();
 	test_daemon_dies(SIGTERM);
 	test_daemon_dies(SIGKILL);
