@@ -145,13 +145,27 @@ static int clear_address_space(struct rmm_ctx *c, struct vdso_part cur[VDSO_NR_P
 {
 	struct proc_vmas maps = {0};
 	uint64_t scr_start = c->rt->scratch, scr_end = c->rt->scratch + c->rt->scratch_len;
-	uint64_t run_start = 0, run_end = 0;
+	uint64_t run_start = 0, run_end = 0, scr_mapped = 0;
 	unsigned nr_calls = 0;
 	int r;
 
 	r = read_task_maps(c->pid, &maps);
 	if (r < 0)
 		return r;
+	/* the scratch area must really be there: our calls run from it */
+	for (size_t i = 0; i < maps.nr; i++) {
+		const struct proc_vma *v = &maps.v[i];
+
+		if (mm_ranges_overlap(v->start, v->end, scr_start, scr_end))
+			scr_mapped += (v->end < scr_end ? v->end : scr_end) -
+				      (v->start > scr_start ? v->start : scr_start);
+	}
+	if (scr_mapped != scr_end - scr_start) {
+		pr_err("task %d: the scratch area %#llx-%#llx is not (entirely) mapped\n", c->pid,
+		       (unsigned long long)scr_start, (unsigned long long)scr_end);
+		r = -EINVAL;
+		goto out;
+	}
 	for (size_t i = 0; i < maps.nr; i++) {
 		const struct proc_vma *v = &maps.v[i];
 		int kind = cluster_kind_of(v);
