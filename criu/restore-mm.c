@@ -764,6 +764,49 @@ static int set_mm_map(struct rmm_ctx *c)
 
 /* ---- checks before anything is touched ---- */
 
+/*
+ * Every page with data in the image must fall inside a VMA that is
+ * restored from pages (private anonymous or private file): nothing is
+ * written to a hole, the scratch area or a shared file.
+ */
+static int check_pages_in_vmas(const MmEntry *mm, const struct mm_pages *pages)
+{
+	size_t vi = 0;
+
+	for (size_t i = 0; i < pages->nr_entries; i++) {
+		const PagemapEntry *e = pages->entries[i];
+		uint64_t addr = e->vaddr, end = e->vaddr + e->nr_pages * RMM_PAGE;
+
+		if (!(e->flags & PAGEMAP_FLAG__PE_PAGES))
+			continue;
+		if (e->nr_pages > TASK_SIZE_MAX / RMM_PAGE || end < addr) {
+			pr_err("pagemap entry %zu: %llu pages overflow\n", i,
+			       (unsigned long long)e->nr_pages);
+			return -EINVAL;
+		}
+		while (addr < end) {
+			const VmaEntry *v;
+
+			while (vi < mm->n_vmas && mm->vmas[vi]->end <= addr)
+				vi++;
+			if (vi == mm->n_vmas || mm->vmas[vi]->start > addr) {
+				pr_err("pagemap entry %zu: page %#llx is in no VMA\n", i,
+				       (unsigned long long)addr);
+				return -EINVAL;
+			}
+			v = mm->vmas[vi];
+			if (v->kind != VMA_KIND__VMA_ANON && v->kind != VMA_KIND__VMA_FILE_PRIVATE) {
+				pr_err("pagemap entry %zu: pages at %#llx in a VMA of kind %d, which "
+				       "is not restored from pages\n",
+				       i, (unsigned long long)addr, (int)v->kind);
+				return -EINVAL;
+			}
+			addr = v->end < end ? v->end : end;
+		}
+	}
+	return 0;
+}
+
 static int check_inputs(struct rmm_ctx *c)
 {
 	const struct remote *rt = c->rt;
@@ -793,6 +836,13 @@ static int check_inputs(struct rmm_ctx *c)
 			       (unsigned long long)v->start, (unsigned long long)v->end);
 			return -EINVAL;
 		}
+		if (v->kind == VMA_KIND__VMA_SHARED_ANON || v->kind == VMA_KIND__VMA_MEMFD) {
+			pr_err("not supported: %s at %#llx-%#llx (shared memory objects are not "
+			       "restored yet)\n",
+			       kind_name(v->kind), (unsigned long long)v->start,
+			       (unsigned long long)v->end);
+			return -EOPNOTSUPP;
+		}
 		if (i && v->start < c->mm->vmas[i - 1]->end) {
 			pr_err("VMAs %zu and %zu overlap\n", i - 1, i);
 			return -EINVAL;
@@ -807,7 +857,7 @@ static int check_inputs(struct rmm_ctx *c)
 			return -EINVAL;
 		}
 	}
-	return 0;
+	return check_pages_in_vmas(c->mm, c->pages);
 }
 
 static double elapsed_ms(const struct timespec *a)

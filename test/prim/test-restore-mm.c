@@ -794,6 +794,61 @@ static void check_lazy(struct capture *c)
 	kill_child(pid);
 }
 
+static bool in_some_vma(const struct capture *c, uint64_t addr)
+{
+	for (size_t i = 0; i < c->mm.n_vmas; i++)
+		if (addr >= c->vmas[i]->start && addr < c->vmas[i]->end)
+			return true;
+	return false;
+}
+
+/* Shared anonymous memory is refused as such, not half restored. */
+static void refuse_shared_anon(struct capture *c)
+{
+	size_t ai = c->mm.n_vmas;
+	VmaEntry saved;
+	pid_t pid;
+	int err;
+
+	for (size_t i = 0; i < c->mm.n_vmas && ai == c->mm.n_vmas; i++)
+		if (c->vmas[i]->kind == VMA_KIND__VMA_ANON && !c->vmas[i]->name)
+			ai = i;
+	CHECK(ai < c->mm.n_vmas);
+	if (ai == c->mm.n_vmas)
+		return;
+	saved = *c->vmas[ai];
+	c->vmas[ai]->kind = VMA_KIND__VMA_SHARED_ANON;
+	c->vmas[ai]->flags = MAP_SHARED | MAP_ANONYMOUS;
+	c->vmas[ai]->has_shmid = true;
+	pid = restore_into_child(c, &c->mm, &err, NULL, NULL);
+	CHECK(err == -EOPNOTSUPP);
+	kill_child(pid);
+	*c->vmas[ai] = saved;
+}
+
+/* A pagemap entry reaching past its VMA into a hole is refused. */
+static void refuse_page_outside(struct capture *c)
+{
+	size_t pi = c->nr_pe;
+	pid_t pid;
+	int err;
+
+	for (size_t i = 0; i < c->nr_pe && pi == c->nr_pe; i++) {
+		uint64_t end = c->pes[i]->vaddr + c->pes[i]->nr_pages * PG;
+
+		if (!in_some_vma(c, end) && (i + 1 == c->nr_pe || c->pes[i + 1]->vaddr > end))
+			pi = i;
+	}
+	CHECK(pi < c->nr_pe);
+	if (pi == c->nr_pe)
+		return;
+	c->pes[pi]->nr_pages++;
+	pid = restore_into_child(c, &c->mm, &err, NULL, NULL);
+	CHECK(err == -EINVAL);
+	kill_child(pid);
+	c->pes[pi]->nr_pages--;
+}
+
 /* A wrong image must fail cleanly, naming what is wrong. */
 static void check_refusals(struct capture *c, const char *file)
 {
@@ -820,6 +875,8 @@ static void check_refusals(struct capture *c, const char *file)
 	CHECK(err == -ENOENT);
 	kill_child(pid);
 	*c->vmas[fi] = saved;
+	refuse_shared_anon(c);
+	refuse_page_outside(c);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -915,7 +972,8 @@ int main(int argc, char **argv)
 		}
 	}
 	check_lazy(&c);
-	fprintf(stderr, "(two errors expected next: a replaced file, a missing file)\n");
+	fprintf(stderr, "(four errors expected next: a replaced file, a missing file, shared "
+			"memory, a page outside the VMAs)\n");
 	check_refusals(&c, file);
 	unlink(file);
 	if (fails)
