@@ -39,9 +39,9 @@ int mm_hole_pick(struct mm_range *busy, size_t nr, uint64_t len, uint64_t lo, ui
 		}
 		if (i < nr && busy[i].end > cur) {
 			/* round the end of a busy range up to a page */
-			cur = busy[i].end > UINT64_MAX - HOLE_PAGE ? UINT64_MAX & ~(HOLE_PAGE - 1)
-								    : (busy[i].end + HOLE_PAGE - 1) &
-									      ~(HOLE_PAGE - 1);
+			cur = busy[i].end > UINT64_MAX - HOLE_PAGE
+				  ? UINT64_MAX & ~(HOLE_PAGE - 1)
+				  : (busy[i].end + HOLE_PAGE - 1) & ~(HOLE_PAGE - 1);
 			if (cur >= hi)
 				break;
 		}

@@ -61,8 +61,7 @@ static int batch_flush(struct page_batch *b)
 			 * (it can't be: such VMAs go through mem_write);
 			 * ENOSYS/EPERM: no process_vm_writev at all. */
 			if (errno != EFAULT && errno != ENOSYS && errno != EPERM)
-				return pr_err_ret(-errno, "task %d: process_vm_writev",
-						  b->c->pid);
+				return pr_err_ret(-errno, "task %d: process_vm_writev", b->c->pid);
 			n = 0;
 		}
 		b->bytes += n;
@@ -252,7 +251,8 @@ int restore_mm_write_pages(struct rmm_ctx *c, uint64_t *ret_bytes)
 			}
 			v = c->mm->vmas[vi];
 			piece_end = end < v->end ? end : v->end;
-			if (v->kind != VMA_KIND__VMA_ANON && v->kind != VMA_KIND__VMA_FILE_PRIVATE) {
+			if (v->kind != VMA_KIND__VMA_ANON &&
+			    v->kind != VMA_KIND__VMA_FILE_PRIVATE) {
 				pr_err("pagemap entry %zu: pages at %#llx in a %s VMA, which is "
 				       "not restored from pages\n",
 				       i, (unsigned long long)addr,
@@ -266,12 +266,14 @@ int restore_mm_write_pages(struct rmm_ctx *c, uint64_t *ret_bytes)
 			/* a VMA kept apart needs one page now, lazy or not */
 			uint64_t len = !skip ? piece_end - addr
 				       : c->st[vi].keep_apart && !c->st[vi].written ? PAGE
-									       : 0;
+										    : 0;
 
 			if (len) {
-				const char *src = map + img_pages_offset(first + (addr - e->vaddr) / PAGE);
+				const char *src =
+				    map + img_pages_offset(first + (addr - e->vaddr) / PAGE);
 
-				r = batch_add(b, src, addr, len, !(c->st[vi].map_prot & PROT_WRITE));
+				r = batch_add(b, src, addr, len,
+					      !(c->st[vi].map_prot & PROT_WRITE));
 				if (r < 0)
 					goto out;
 				c->st[vi].written = true;

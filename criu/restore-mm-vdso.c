@@ -11,9 +11,9 @@
 #define TRANSIT_HI 0x7ffffffff000ull
 
 static const VmaKind part_kinds[VDSO_NR_PARTS] = {
-	VMA_KIND__VMA_VVAR,
-	VMA_KIND__VMA_VVAR_VCLOCK,
-	VMA_KIND__VMA_VDSO,
+    VMA_KIND__VMA_VVAR,
+    VMA_KIND__VMA_VVAR_VCLOCK,
+    VMA_KIND__VMA_VDSO,
 };
 
 size_t vdso_part_index(VmaKind kind)

@@ -50,8 +50,7 @@ static int rsys(struct rmm_ctx *c, long *ret, long nr, unsigned long a1, unsigne
 
 static bool is_cluster_kind(VmaKind k)
 {
-	return k == VMA_KIND__VMA_VDSO || k == VMA_KIND__VMA_VVAR ||
-	       k == VMA_KIND__VMA_VVAR_VCLOCK;
+	return k == VMA_KIND__VMA_VDSO || k == VMA_KIND__VMA_VVAR || k == VMA_KIND__VMA_VVAR_VCLOCK;
 }
 
 /* ---- step 1: the rseq area inherited from relive ---- */
@@ -72,8 +71,8 @@ static int unregister_rseq(struct rmm_ctx *c)
 	/* Must happen while relive's TLS is still mapped: the kernel writes
 	 * the area on the way back to user space and would fault after the
 	 * mass munmap. */
-	r = rsys(c, &ret, SYS_rseq, conf.rseq_abi_pointer, conf.rseq_abi_size,
-		 RSEQ_FLAG_UNREGISTER, conf.signature, 0, 0);
+	r = rsys(c, &ret, SYS_rseq, conf.rseq_abi_pointer, conf.rseq_abi_size, RSEQ_FLAG_UNREGISTER,
+		 conf.signature, 0, 0);
 	if (r < 0)
 		return r;
 	if (ret < 0)
@@ -210,8 +209,8 @@ static int clear_address_space(struct rmm_ctx *c, struct vdso_part cur[VDSO_NR_P
 			}
 		}
 		for (unsigned k = 0; k < nr_pieces; k++) {
-			bool kept_between = run_end && mm_ranges_overlap(run_end, pieces[k][0],
-									 scr_start, scr_end);
+			bool kept_between =
+			    run_end && mm_ranges_overlap(run_end, pieces[k][0], scr_start, scr_end);
 
 			if (run_end && !kept_between) {
 				run_end = pieces[k][1];
@@ -286,8 +285,8 @@ static int move_vdso_cluster(struct rmm_ctx *c, struct vdso_part cur[VDSO_NR_PAR
 		p->start = v->start;
 		p->end = v->end;
 	}
-	r = vdso_plan_moves(cur, want, c->rt->scratch, c->rt->scratch + c->rt->scratch_len,
-			    plan, &nr_plan);
+	r = vdso_plan_moves(cur, want, c->rt->scratch, c->rt->scratch + c->rt->scratch_len, plan,
+			    &nr_plan);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < nr_plan; i++) {
@@ -341,8 +340,8 @@ static int put_string(struct rmm_ctx *c, const char *s, unsigned long *ret_addr)
 }
 
 /* Open path in the task and check it is the file the image names. */
-static int open_in_task(struct rmm_ctx *c, const char *path, int flags, bool has_id,
-			uint64_t dev, uint64_t ino, int *ret_fd)
+static int open_in_task(struct rmm_ctx *c, const char *path, int flags, bool has_id, uint64_t dev,
+			uint64_t ino, int *ret_fd)
 {
 	unsigned long addr;
 	char fdpath[64];
@@ -564,14 +563,14 @@ static const struct {
 	const char *name;
 	bool early;
 } advices[] = {
-	{VMA_FLAG__VMF_HUGEPAGE, MADV_HUGEPAGE, "MADV_HUGEPAGE", true},
-	{VMA_FLAG__VMF_NOHUGEPAGE, MADV_NOHUGEPAGE, "MADV_NOHUGEPAGE", true},
-	{VMA_FLAG__VMF_DONTCOPY, MADV_DONTFORK, "MADV_DONTFORK", false},
-	{VMA_FLAG__VMF_DONTDUMP, MADV_DONTDUMP, "MADV_DONTDUMP", false},
-	{VMA_FLAG__VMF_WIPEONFORK, MADV_WIPEONFORK, "MADV_WIPEONFORK", false},
-	{VMA_FLAG__VMF_SEQ_READ, MADV_SEQUENTIAL, "MADV_SEQUENTIAL", false},
-	{VMA_FLAG__VMF_RAND_READ, MADV_RANDOM, "MADV_RANDOM", false},
-	{VMA_FLAG__VMF_MERGEABLE, MADV_MERGEABLE, "MADV_MERGEABLE", false},
+    {VMA_FLAG__VMF_HUGEPAGE, MADV_HUGEPAGE, "MADV_HUGEPAGE", true},
+    {VMA_FLAG__VMF_NOHUGEPAGE, MADV_NOHUGEPAGE, "MADV_NOHUGEPAGE", true},
+    {VMA_FLAG__VMF_DONTCOPY, MADV_DONTFORK, "MADV_DONTFORK", false},
+    {VMA_FLAG__VMF_DONTDUMP, MADV_DONTDUMP, "MADV_DONTDUMP", false},
+    {VMA_FLAG__VMF_WIPEONFORK, MADV_WIPEONFORK, "MADV_WIPEONFORK", false},
+    {VMA_FLAG__VMF_SEQ_READ, MADV_SEQUENTIAL, "MADV_SEQUENTIAL", false},
+    {VMA_FLAG__VMF_RAND_READ, MADV_RANDOM, "MADV_RANDOM", false},
+    {VMA_FLAG__VMF_MERGEABLE, MADV_MERGEABLE, "MADV_MERGEABLE", false},
 };
 
 /* Replay the early or the late part of a VMA's madvise state; a refusal
@@ -649,9 +648,8 @@ static int fix_vma(struct rmm_ctx *c, size_t i)
 		if (r < 0)
 			return r;
 		if (ret < 0)
-			return pr_err_ret((int)ret, "task %d: cannot mprotect %#llx-%#llx",
-					  c->pid, (unsigned long long)v->start,
-					  (unsigned long long)v->end);
+			return pr_err_ret((int)ret, "task %d: cannot mprotect %#llx-%#llx", c->pid,
+					  (unsigned long long)v->start, (unsigned long long)v->end);
 	}
 	/* undo the MADV_DONTDUMP flip of a VMA kept apart */
 	if (c->st[i].flipped && !(vmf & VMA_FLAG__VMF_DONTDUMP)) {
@@ -713,17 +711,17 @@ static int set_mm_map(struct rmm_ctx *c)
 {
 	const MmEntry *mm = c->mm;
 	struct prctl_mm_map map = {
-		.start_code = mm->start_code,
-		.end_code = mm->end_code,
-		.start_data = mm->start_data,
-		.end_data = mm->end_data,
-		.start_brk = mm->start_brk,
-		.brk = mm->brk,
-		.start_stack = mm->start_stack,
-		.arg_start = mm->arg_start,
-		.arg_end = mm->arg_end,
-		.env_start = mm->env_start,
-		.env_end = mm->env_end,
+	    .start_code = mm->start_code,
+	    .end_code = mm->end_code,
+	    .start_data = mm->start_data,
+	    .end_data = mm->end_data,
+	    .start_brk = mm->start_brk,
+	    .brk = mm->brk,
+	    .start_stack = mm->start_stack,
+	    .arg_start = mm->arg_start,
+	    .arg_end = mm->arg_end,
+	    .env_start = mm->env_start,
+	    .env_end = mm->env_end,
 	};
 	size_t auxv_len = mm->n_auxv * sizeof(uint64_t);
 	/* the struct first, then the auxv, 8-byte aligned */
@@ -733,8 +731,8 @@ static int set_mm_map(struct rmm_ctx *c)
 
 	if (sizeof(map) + auxv_len > c->args_len)
 		return -E2BIG;
-	r = open_in_task(c, mm->exe_path, O_RDONLY, mm->has_exe_dev && mm->has_exe_ino,
-			 mm->exe_dev, mm->exe_ino, &exe_fd);
+	r = open_in_task(c, mm->exe_path, O_RDONLY, mm->has_exe_dev && mm->has_exe_ino, mm->exe_dev,
+			 mm->exe_ino, &exe_fd);
 	if (r < 0)
 		return r;
 	map.auxv = (__u64 *)auxv_addr;
@@ -744,8 +742,7 @@ static int set_mm_map(struct rmm_ctx *c)
 	if (r == 0)
 		r = remote_write(c->pid, auxv_addr, mm->auxv, auxv_len);
 	if (r == 0)
-		r = rsys(c, &ret, SYS_prctl, PR_SET_MM, PR_SET_MM_MAP, map_addr, sizeof(map), 0,
-			 0);
+		r = rsys(c, &ret, SYS_prctl, PR_SET_MM, PR_SET_MM_MAP, map_addr, sizeof(map), 0, 0);
 	if (r == 0 && ret < 0)
 		r = pr_err_ret((int)ret,
 			       "task %d: PR_SET_MM_MAP refused (code %#llx-%#llx, brk %#llx-%#llx, "
@@ -795,10 +792,12 @@ static int check_pages_in_vmas(const MmEntry *mm, const struct mm_pages *pages)
 				return -EINVAL;
 			}
 			v = mm->vmas[vi];
-			if (v->kind != VMA_KIND__VMA_ANON && v->kind != VMA_KIND__VMA_FILE_PRIVATE) {
-				pr_err("pagemap entry %zu: pages at %#llx in a VMA of kind %d, which "
-				       "is not restored from pages\n",
-				       i, (unsigned long long)addr, (int)v->kind);
+			if (v->kind != VMA_KIND__VMA_ANON &&
+			    v->kind != VMA_KIND__VMA_FILE_PRIVATE) {
+				pr_err(
+				    "pagemap entry %zu: pages at %#llx in a VMA of kind %d, which "
+				    "is not restored from pages\n",
+				    i, (unsigned long long)addr, (int)v->kind);
 				return -EINVAL;
 			}
 			addr = v->end < end ? v->end : end;
@@ -813,7 +812,8 @@ static int check_inputs(struct rmm_ctx *c)
 	uint64_t scr_end = rt->scratch + rt->scratch_len;
 
 	if (!rt->scratch || rt->scratch_len < 2 * RMM_PAGE || (rt->scratch & (RMM_PAGE - 1)) ||
-	    (rt->scratch_len & (RMM_PAGE - 1)) || scr_end > TASK_SIZE_MAX || scr_end < rt->scratch) {
+	    (rt->scratch_len & (RMM_PAGE - 1)) || scr_end > TASK_SIZE_MAX ||
+	    scr_end < rt->scratch) {
 		pr_err("task %d: bad scratch area %#lx+%#zx\n", c->pid, rt->scratch,
 		       rt->scratch_len);
 		return -EINVAL;
@@ -871,13 +871,13 @@ static double elapsed_ms(const struct timespec *a)
 int restore_mm(struct remote *rt, const MmEntry *mm, const struct mm_pages *pages, bool lazy)
 {
 	struct rmm_ctx c = {
-		.rt = rt,
-		.pid = rt->pid,
-		.mm = mm,
-		.pages = pages,
-		.lazy = lazy,
-		.file_fd = -1,
-		.mem_fd = -1,
+	    .rt = rt,
+	    .pid = rt->pid,
+	    .mm = mm,
+	    .pages = pages,
+	    .lazy = lazy,
+	    .file_fd = -1,
+	    .mem_fd = -1,
 	};
 	struct vdso_part cur[VDSO_NR_PARTS] = {0};
 	_cleanup_free_ struct vma_state *st = NULL;

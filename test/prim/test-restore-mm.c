@@ -86,8 +86,8 @@ static void on_usr1(int sig)
  * the vdso clock (the moved [vvar]/[vdso] must work) and a signal handler
  * that must return (the kernel follows the moved vdso for that).
  */
-static int target_check(unsigned char *a, unsigned char *ro, unsigned char *f,
-			unsigned char *named, const char *heap)
+static int target_check(unsigned char *a, unsigned char *ro, unsigned char *f, unsigned char *named,
+			const char *heap)
 {
 	struct sigaction sa = {.sa_handler = on_usr1};
 	struct timespec t1, t2;
@@ -181,9 +181,9 @@ static void target_layout(const char *file, int out)
 	raise(SIGSTOP);
 	/* here only when restored and resumed with our registers */
 	_exit(target_check(a, ro, f, named, heap) == RUN_OK && page_is(misc + 3 * PG, 6003) &&
-			       page_is(right + 3 * PG, 7103)
-		      ? RUN_OK
-		      : RUN_BAD_MEMORY);
+		      page_is(right + 3 * PG, 7103)
+		  ? RUN_OK
+		  : RUN_BAD_MEMORY);
 }
 
 static void target_bench(size_t size, int out)
@@ -246,10 +246,10 @@ static int kind_of(const struct proc_vma *v)
 		const char *name;
 		int kind;
 	} special[] = {
-		{"[vdso]", VMA_KIND__VMA_VDSO},
-		{"[vvar]", VMA_KIND__VMA_VVAR},
-		{"[vvar_vclock]", VMA_KIND__VMA_VVAR_VCLOCK},
-		{"[vsyscall]", VMA_KIND__VMA_VSYSCALL},
+	    {"[vdso]", VMA_KIND__VMA_VDSO},
+	    {"[vvar]", VMA_KIND__VMA_VVAR},
+	    {"[vvar_vclock]", VMA_KIND__VMA_VVAR_VCLOCK},
+	    {"[vsyscall]", VMA_KIND__VMA_VSYSCALL},
 	};
 
 	for (size_t i = 0; v->path && i < ARRAY_SIZE(special); i++)
@@ -491,15 +491,15 @@ static void move_own_vdso(long delta)
 	for (size_t i = 0; i < maps.nr && nr < 3; i++) {
 		const char *n = maps.v[i].path;
 
-		if (n && (!strcmp(n, "[vvar]") || !strcmp(n, "[vvar_vclock]") ||
-			  !strcmp(n, "[vdso]"))) {
+		if (n &&
+		    (!strcmp(n, "[vvar]") || !strcmp(n, "[vvar_vclock]") || !strcmp(n, "[vdso]"))) {
 			from[nr] = maps.v[i].start;
 			len[nr++] = maps.v[i].end - maps.v[i].start;
 		}
 	}
 	for (size_t i = 0; i < nr; i++)
-		if (raw_syscall5(SYS_mremap, from[i], len[i], len[i],
-				 MREMAP_MAYMOVE | MREMAP_FIXED, from[i] - far) != (long)(from[i] - far))
+		if (raw_syscall5(SYS_mremap, from[i], len[i], len[i], MREMAP_MAYMOVE | MREMAP_FIXED,
+				 from[i] - far) != (long)(from[i] - far))
 			_exit(5);
 	for (size_t i = 0; i < nr; i++)
 		if (raw_syscall5(SYS_mremap, from[i] - far, len[i], len[i],
@@ -521,9 +521,9 @@ static pid_t fork_restore_child(unsigned long scratch, long vdso_delta)
 	if (pid < 0)
 		DIE("fork\n");
 	if (pid == 0) {
-		unsigned char *p = mmap((void *)scratch, RESTORE_SCRATCH_SIZE,
-					PROT_READ | PROT_WRITE | PROT_EXEC,
-					MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+		unsigned char *p =
+		    mmap((void *)scratch, RESTORE_SCRATCH_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 		long self = getpid();
 
 		if (p != (void *)scratch)
@@ -561,8 +561,8 @@ static double now_ms(void)
 }
 
 /* Rebuild c in a new child; returns the child (stopped), *err from restore_mm. */
-static pid_t restore_into_child_ex(struct capture *c, const MmEntry *mm, long vdso_delta,
-				   bool lazy, int *err, double *ms, unsigned long *calls)
+static pid_t restore_into_child_ex(struct capture *c, const MmEntry *mm, long vdso_delta, bool lazy,
+				   int *err, double *ms, unsigned long *calls)
 {
 	struct remote rt;
 	unsigned long scratch;
@@ -624,8 +624,8 @@ static char *maps_without_scratch(pid_t pid, size_t *len)
 		struct proc_vma pv;
 
 		if (proc_parse_maps_line(line, n, &pv) == 0) {
-			bool scratch = pv.prot == (PROT_READ | PROT_WRITE | PROT_EXEC) && !pv.path &&
-				       pv.end - pv.start == RESTORE_SCRATCH_SIZE;
+			bool scratch = pv.prot == (PROT_READ | PROT_WRITE | PROT_EXEC) &&
+				       !pv.path && pv.end - pv.start == RESTORE_SCRATCH_SIZE;
 
 			free(pv.path);
 			if (scratch) {
