@@ -208,9 +208,9 @@ static int run(const struct opts *o)
 }
 
 const struct command cmd_show = {
-	.name = "show",
-	.summary = "Print image files as JSON",
-	.usage = "PATH",
-	.accepted = OPT_JSON,
-	.run = run,
+    .name = "show",
+    .summary = "Print image files as JSON",
+    .usage = "PATH",
+    .accepted = OPT_JSON,
+    .run = run,
 };

@@ -51,19 +51,18 @@ struct img_type_info {
 };
 
 static const struct img_type_info type_info[IMG_TYPE_MAX] = {
-	[IMG_INVENTORY] = {"inventory", "inventory", &inventory_entry__descriptor,
-			   &inventory_entry__descriptor, 64u << 10},
-	[IMG_PSTREE] = {"pstree", "pstree", &pstree_entry__descriptor, &pstree_entry__descriptor,
-			1u << 20},
-	[IMG_CORE] = {"core", "core-", &task_core_entry__descriptor, &task_core_entry__descriptor,
-		      IMG_MAX_MSG_SIZE},
-	[IMG_MM] = {"mm", "mm-", &mm_entry__descriptor, &mm_entry__descriptor, IMG_MAX_MSG_SIZE},
-	[IMG_PAGEMAP] = {"pagemap", "pagemap-", &pagemap_head__descriptor,
-			 &pagemap_entry__descriptor, 4096},
-	[IMG_PAGES] = {"pages", "pages-", NULL, NULL, 0},
-	[IMG_FILES] = {"files", "files", &files_head__descriptor, &file_entry__descriptor,
-		       64u << 10},
-	[IMG_FDS] = {"fds", "fds-", &fd_entry__descriptor, &fd_entry__descriptor, 4096},
+    [IMG_INVENTORY] = {"inventory", "inventory", &inventory_entry__descriptor,
+		       &inventory_entry__descriptor, 64u << 10},
+    [IMG_PSTREE] = {"pstree", "pstree", &pstree_entry__descriptor, &pstree_entry__descriptor,
+		    1u << 20},
+    [IMG_CORE] = {"core", "core-", &task_core_entry__descriptor, &task_core_entry__descriptor,
+		  IMG_MAX_MSG_SIZE},
+    [IMG_MM] = {"mm", "mm-", &mm_entry__descriptor, &mm_entry__descriptor, IMG_MAX_MSG_SIZE},
+    [IMG_PAGEMAP] = {"pagemap", "pagemap-", &pagemap_head__descriptor, &pagemap_entry__descriptor,
+		     4096},
+    [IMG_PAGES] = {"pages", "pages-", NULL, NULL, 0},
+    [IMG_FILES] = {"files", "files", &files_head__descriptor, &file_entry__descriptor, 64u << 10},
+    [IMG_FDS] = {"fds", "fds-", &fd_entry__descriptor, &fd_entry__descriptor, 4096},
 };
 
 const char *img_type_name(enum img_type type)

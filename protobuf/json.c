@@ -256,7 +256,7 @@ static void json_value(struct json *j, const ProtobufCFieldDescriptor *f, const 
 	case PROTOBUF_C_TYPE_ENUM: {
 		int v = *(const int *)p;
 		const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(
-			(const ProtobufCEnumDescriptor *)f->descriptor, v);
+		    (const ProtobufCEnumDescriptor *)f->descriptor, v);
 
 		/* An unknown value (validation would have refused it) is
 		 * printed as its number rather than hidden. */

@@ -22,7 +22,7 @@ struct json {
 	unsigned depth;
 	uint64_t has_items; /* bit d: the container at depth d has an item */
 	bool after_key;
-	int err;	    /* first error, -errno */
+	int err; /* first error, -errno */
 };
 
 void json_init(struct json *j, FILE *f);

@@ -27,19 +27,19 @@
 
 /* Bits the kernel keeps in sa_flags on x86_64 (it clears unknown ones). */
 #define KNOWN_SA_FLAGS                                                                             \
-	((uint64_t)(SA_NOCLDSTOP | SA_NOCLDWAIT | SA_SIGINFO | SA_ONSTACK | SA_RESTART |          \
+	((uint64_t)(SA_NOCLDSTOP | SA_NOCLDWAIT | SA_SIGINFO | SA_ONSTACK | SA_RESTART |           \
 		    SA_NODEFER | SA_RESETHAND | 0x04000000 /* SA_RESTORER */))
 #define KNOWN_MAP_FLAGS                                                                            \
-	((uint32_t)(MAP_SHARED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN | MAP_NORESERVE |    \
+	((uint32_t)(MAP_SHARED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN | MAP_NORESERVE |     \
 		    MAP_LOCKED))
-#define KNOWN_VMFLAGS	  0x1fffull /* every vma_flag value in mm.proto */
-#define KNOWN_PE_FLAGS	  0xfu	    /* every pagemap_flag value in pagemap.proto */
-#define PE_WHERE	  (PAGEMAP_FLAG__PE_PAGES | PAGEMAP_FLAG__PE_PARENT | PAGEMAP_FLAG__PE_REMOTE)
+#define KNOWN_VMFLAGS  0x1fffull /* every vma_flag value in mm.proto */
+#define KNOWN_PE_FLAGS 0xfu	 /* every pagemap_flag value in pagemap.proto */
+#define PE_WHERE       (PAGEMAP_FLAG__PE_PAGES | PAGEMAP_FLAG__PE_PARENT | PAGEMAP_FLAG__PE_REMOTE)
 /* SECBIT_* up to SECBIT_EXEC_DENY_INTERACTIVE_LOCKED (Linux 6.14). */
-#define KNOWN_SECUREBITS  0xfffu
-#define KNOWN_SS_FLAGS	  (SS_ONSTACK | SS_DISABLE | (1u << 31) /* SS_AUTODISARM */)
+#define KNOWN_SECUREBITS 0xfffu
+#define KNOWN_SS_FLAGS	 (SS_ONSTACK | SS_DISABLE | (1u << 31) /* SS_AUTODISARM */)
 #define KNOWN_OPEN_FLAGS                                                                           \
-	((uint32_t)(O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK |   \
+	((uint32_t)(O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK |    \
 		    O_DSYNC | O_SYNC | O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW |         \
 		    O_NOATIME | O_CLOEXEC | O_PATH | O_TMPFILE | FASYNC))
 #define ROBUST_LIST_HEAD_SIZE 24u /* sizeof(struct robust_list_head) */
@@ -55,8 +55,8 @@ __attribute__((format(printf, 3, 4))) static int fail(char *why, size_t n, const
 }
 
 /* Put "thread 2: " in front of a reason a nested check wrote. */
-__attribute__((format(printf, 4, 5))) static int prefix(int r, char *why, size_t n,
-							 const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static int prefix(int r, char *why, size_t n, const char *fmt,
+							...)
 {
 	char head[96], tail[256];
 	va_list ap;
@@ -304,8 +304,8 @@ static int check_pstree(struct img_vstate *s, unsigned idx, const PstreeEntry *e
 	if (!pid_ok(e->pid))
 		return fail(why, n, "pid %u out of range 1..%u", e->pid, VAL_PID_MAX);
 	if (!pid_ok(e->pgid) || !pid_ok(e->sid))
-		return fail(why, n, "pid %u: pgid %u or sid %u out of range 1..%u", e->pid,
-			    e->pgid, e->sid, VAL_PID_MAX);
+		return fail(why, n, "pid %u: pgid %u or sid %u out of range 1..%u", e->pid, e->pgid,
+			    e->sid, VAL_PID_MAX);
 	if (idx == 0 && e->ppid != 0)
 		return fail(why, n, "root pid %u: ppid is %u, the root's must be 0", e->pid,
 			    e->ppid);
@@ -322,8 +322,8 @@ static int check_pstree(struct img_vstate *s, unsigned idx, const PstreeEntry *e
 			    e->threads[0]);
 	for (size_t i = 0; i < e->n_threads; i++) {
 		if (!pid_ok(e->threads[i]))
-			return fail(why, n, "pid %u: thread %zu: tid %u out of range 1..%u",
-				    e->pid, i, e->threads[i], VAL_PID_MAX);
+			return fail(why, n, "pid %u: thread %zu: tid %u out of range 1..%u", e->pid,
+				    i, e->threads[i], VAL_PID_MAX);
 		r = set_add(&s->tids, e->threads[i]);
 		if (r <= 0)
 			return r < 0 ? r
@@ -341,8 +341,7 @@ static int check_regs(const UserRegsEntry *g, char *why, size_t n)
 	if (g->cs != 0x33 && g->cs != 0x23)
 		return fail(why, n, "regs: cs 0x%llx is not a user code segment",
 			    (unsigned long long)g->cs);
-	if (g->ss > 0xffff || g->ds > 0xffff || g->es > 0xffff || g->fs > 0xffff ||
-	    g->gs > 0xffff)
+	if (g->ss > 0xffff || g->ds > 0xffff || g->es > 0xffff || g->fs > 0xffff || g->gs > 0xffff)
 		return fail(why, n, "regs: a segment selector is wider than 16 bits");
 	if (g->fs_base >= (1ull << 47) || g->gs_base >= (1ull << 47))
 		return fail(why, n, "regs: fs_base 0x%llx or gs_base 0x%llx outside user space",
@@ -386,11 +385,11 @@ static int check_thread(const ThreadCoreEntry *t, char *why, size_t n)
 
 		if (!q->rseq_abi_pointer || !uaddr_ok(q->rseq_abi_pointer) ||
 		    q->rseq_abi_pointer % 32)
-			return fail(why, n, "rseq area 0x%llx is not a 32-byte aligned user address",
+			return fail(why, n,
+				    "rseq area 0x%llx is not a 32-byte aligned user address",
 				    (unsigned long long)q->rseq_abi_pointer);
 		if (q->rseq_abi_size < 32 || q->rseq_abi_size > 4096)
-			return fail(why, n, "rseq size %u out of range 32..4096",
-				    q->rseq_abi_size);
+			return fail(why, n, "rseq size %u out of range 32..4096", q->rseq_abi_size);
 		if (q->flags)
 			return fail(why, n, "rseq flags 0x%x, must be 0", q->flags);
 	}
@@ -431,16 +430,15 @@ static int check_creds(const CredsEntry *c, char *why, size_t n)
 		if (ids[i] == (uint32_t)-1)
 			return fail(why, n, "creds: id %zu is -1, which no task can have", i);
 	if (c->n_groups > VAL_MAX_GROUPS)
-		return fail(why, n, "creds: %zu groups, more than %u", c->n_groups,
-			    VAL_MAX_GROUPS);
+		return fail(why, n, "creds: %zu groups, more than %u", c->n_groups, VAL_MAX_GROUPS);
 	for (size_t i = 0; i < c->n_groups; i++)
 		if (c->groups[i] == (uint32_t)-1)
 			return fail(why, n, "creds: group %zu is -1", i);
 	for (size_t i = 0; i < ARRAY_SIZE(caps); i++)
 		if (caps[i] & ~cap_mask)
 			return fail(why, n,
-				    "creds: capability set %zu has bits beyond CAP_LAST_CAP (%d)", i,
-				    CAP_LAST_CAP);
+				    "creds: capability set %zu has bits beyond CAP_LAST_CAP (%d)",
+				    i, CAP_LAST_CAP);
 	if (c->securebits & ~KNOWN_SECUREBITS)
 		return fail(why, n, "creds: securebits 0x%x has unknown bits", c->securebits);
 	if (c->has_dumpable && c->dumpable > 2)
@@ -513,9 +511,10 @@ static int check_core(const TaskCoreEntry *e, char *why, size_t n)
 		/* RLIM_INFINITY is the largest value, so this also allows a finite
 		 * soft limit under an infinite hard one. */
 		if (l->cur > l->max)
-			return fail(why, n, "rlimit %zu: resource %u: soft limit %llu above hard limit %llu",
-				    i, l->resource, (unsigned long long)l->cur,
-				    (unsigned long long)l->max);
+			return fail(
+			    why, n,
+			    "rlimit %zu: resource %u: soft limit %llu above hard limit %llu", i,
+			    l->resource, (unsigned long long)l->cur, (unsigned long long)l->max);
 	}
 	if (e->creds) {
 		r = check_creds(e->creds, why, n);
@@ -574,8 +573,8 @@ static int check_vma(const VmaEntry *v, char *why, size_t n)
 		return fail(why, n, "start 0x%llx or end 0x%llx not page-aligned",
 			    (unsigned long long)v->start, (unsigned long long)v->end);
 	if (v->end <= v->start)
-		return fail(why, n, "end 0x%llx not above start 0x%llx",
-			    (unsigned long long)v->end, (unsigned long long)v->start);
+		return fail(why, n, "end 0x%llx not above start 0x%llx", (unsigned long long)v->end,
+			    (unsigned long long)v->start);
 	if (v->kind == VMA_KIND__VMA_VSYSCALL ? !is_vsyscall(v) : v->end > VAL_TASK_SIZE)
 		return fail(why, n, "0x%llx-0x%llx outside user space",
 			    (unsigned long long)v->start, (unsigned long long)v->end);
@@ -609,7 +608,8 @@ static int check_vma(const VmaEntry *v, char *why, size_t n)
 	if ((v->kind == VMA_KIND__VMA_SHARED_ANON || v->kind == VMA_KIND__VMA_MEMFD) &&
 	    !v->has_shmid)
 		return fail(why, n, "shared memory without a shared object id");
-	if (v->has_pgoff && ((v->pgoff & PAGE_MASK_4K) || v->pgoff > UINT64_MAX - (v->end - v->start)))
+	if (v->has_pgoff &&
+	    ((v->pgoff & PAGE_MASK_4K) || v->pgoff > UINT64_MAX - (v->end - v->start)))
 		return fail(why, n, "file offset 0x%llx not page-aligned or overflows",
 			    (unsigned long long)v->pgoff);
 	if (v->path) {
@@ -628,7 +628,8 @@ static int check_vma(const VmaEntry *v, char *why, size_t n)
 			return fail(why, n, "anonymous name longer than 79 characters");
 		for (const char *c = v->name; *c; c++)
 			if (*c < 0x20 || *c > 0x7e || strchr("\\`$[]", *c))
-				return fail(why, n, "anonymous name has a forbidden character 0x%02x",
+				return fail(why, n,
+					    "anonymous name has a forbidden character 0x%02x",
 					    (unsigned char)*c);
 	}
 	return 0;
@@ -640,9 +641,9 @@ static int check_mm(const MmEntry *m, char *why, size_t n)
 		const char *name;
 		uint64_t lo, hi;
 	} ranges[] = {
-		{"code", m->start_code, m->end_code}, {"data", m->start_data, m->end_data},
-		{"brk", m->start_brk, m->brk},	      {"arg", m->arg_start, m->arg_end},
-		{"env", m->env_start, m->env_end},
+	    {"code", m->start_code, m->end_code}, {"data", m->start_data, m->end_data},
+	    {"brk", m->start_brk, m->brk},	  {"arg", m->arg_start, m->arg_end},
+	    {"env", m->env_start, m->env_end},
 	};
 	uint64_t prev_end = 0;
 	int r;
@@ -699,8 +700,8 @@ static int check_pagemap_head(struct img_vstate *s, const PagemapHead *h, char *
 	return 0;
 }
 
-static int check_pagemap_entry(struct img_vstate *s, unsigned idx, const PagemapEntry *e,
-			       char *why, size_t n)
+static int check_pagemap_entry(struct img_vstate *s, unsigned idx, const PagemapEntry *e, char *why,
+			       size_t n)
 {
 	unsigned i = idx - 1;
 	uint64_t end;
@@ -736,10 +737,10 @@ static int check_pagemap_entry(struct img_vstate *s, unsigned idx, const Pagemap
 static int check_reg(const FileEntry *f, const RegFileEntry *g, char *why, size_t n)
 {
 	static const uint32_t fmt_of[] = {
-		[FILE_TYPE__FT_REG] = S_IFREG,
-		[FILE_TYPE__FT_DIR] = S_IFDIR,
-		[FILE_TYPE__FT_CHR] = S_IFCHR,
-		[FILE_TYPE__FT_FIFO] = S_IFIFO,
+	    [FILE_TYPE__FT_REG] = S_IFREG,
+	    [FILE_TYPE__FT_DIR] = S_IFDIR,
+	    [FILE_TYPE__FT_CHR] = S_IFCHR,
+	    [FILE_TYPE__FT_FIFO] = S_IFIFO,
 	};
 	int r = check_path("path", g->path, true, why, n);
 
@@ -879,10 +880,11 @@ int img_validate_end(struct img_vstate *s, unsigned nr, char *why, size_t n)
 			return fail(why, n, "the head announced %llu entries, found %u",
 				    (unsigned long long)s->expected, nr - 1);
 		if (s->type == IMG_PAGEMAP && s->file_pages != s->head_file_pages)
-			return fail(why, n,
-				    "the head announced %llu file pages, the entries add up to %llu",
-				    (unsigned long long)s->head_file_pages,
-				    (unsigned long long)s->file_pages);
+			return fail(
+			    why, n,
+			    "the head announced %llu file pages, the entries add up to %llu",
+			    (unsigned long long)s->head_file_pages,
+			    (unsigned long long)s->file_pages);
 		break;
 	default:
 		break;

@@ -11,23 +11,23 @@
 #include "img.h"
 
 /* Limits an image may not exceed (documented in Documentation/image-format.md). */
-#define VAL_PID_MAX	       4194304u /* PID_MAX_LIMIT on 64-bit */
-#define VAL_TASK_SIZE	       0x7ffffffff000ull
-#define VAL_VSYSCALL_START     0xffffffffff600000ull
-#define VAL_MAX_PROCESSES      65536u
-#define VAL_MAX_THREADS	       65536u  /* per process */
-#define VAL_MAX_VMAS	       1048576u
-#define VAL_MAX_AUXV	       128u /* u64 words, pairs included */
-#define VAL_MAX_GROUPS	       65536u /* NGROUPS_MAX */
-#define VAL_MAX_PENDING	       65536u /* queued siginfos per list */
-#define VAL_SIGINFO_SIZE       128u
-#define VAL_XSTATE_MIN	       (512u + 64u) /* legacy FXSAVE area + XSAVE header */
-#define VAL_XSTATE_MAX	       65536u
-#define VAL_MAX_FD	       1048576u /* default fs.nr_open: fds are below it */
-#define VAL_MAX_FILES	       1048576u
-#define VAL_MAX_PAGEMAP	       (1u << 24)
-#define VAL_COMM_MAX	       15u
-#define VAL_PATH_MAX	       4095u /* PATH_MAX without the NUL */
+#define VAL_PID_MAX	   4194304u /* PID_MAX_LIMIT on 64-bit */
+#define VAL_TASK_SIZE	   0x7ffffffff000ull
+#define VAL_VSYSCALL_START 0xffffffffff600000ull
+#define VAL_MAX_PROCESSES  65536u
+#define VAL_MAX_THREADS	   65536u /* per process */
+#define VAL_MAX_VMAS	   1048576u
+#define VAL_MAX_AUXV	   128u	  /* u64 words, pairs included */
+#define VAL_MAX_GROUPS	   65536u /* NGROUPS_MAX */
+#define VAL_MAX_PENDING	   65536u /* queued siginfos per list */
+#define VAL_SIGINFO_SIZE   128u
+#define VAL_XSTATE_MIN	   (512u + 64u) /* legacy FXSAVE area + XSAVE header */
+#define VAL_XSTATE_MAX	   65536u
+#define VAL_MAX_FD	   1048576u /* default fs.nr_open: fds are below it */
+#define VAL_MAX_FILES	   1048576u
+#define VAL_MAX_PAGEMAP	   (1u << 24)
+#define VAL_COMM_MAX	   15u
+#define VAL_PATH_MAX	   4095u /* PATH_MAX without the NUL */
 
 /* A set of 32-bit keys (pids, fds, file ids), to find duplicates. */
 struct val_set {

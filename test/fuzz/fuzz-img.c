@@ -50,7 +50,7 @@ static void run_image(void)
 		uint8_t page[4096];
 
 		if (n && pread(img_fd(img), page, sizeof(page), img_pages_offset(n - 1)) !=
-				 (ssize_t)sizeof(page))
+			     (ssize_t)sizeof(page))
 			abort();
 		return;
 	}

@@ -110,7 +110,7 @@ static void samples_init(struct samples *s)
 		s->regs[i].ss = 0x2b;
 		s->regs[i].ip = 0x401234;
 		s->regs[i].fs_base = 0x7f0000002000;
-		s->xstate[i][0] = 0x7f; /* fcw */
+		s->xstate[i][0] = 0x7f;	 /* fcw */
 		s->xstate[i][512] = 0x3; /* xstate_bv: x87, SSE */
 		*t = (ThreadCoreEntry)THREAD_CORE_ENTRY__INIT;
 		t->tid = 100 + i;
@@ -186,15 +186,15 @@ static void samples_init(struct samples *s)
 		const char *path;
 		uint64_t vmflags;
 	} vmas[] = {
-		{0x400000, 0x401000, PROT_READ | PROT_EXEC, MAP_PRIVATE, VMA_KIND__VMA_FILE_PRIVATE,
-		 "/usr/lib/libworker.so", 0},
-		{0x602000, 0x623000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-		 VMA_KIND__VMA_ANON, NULL, VMA_FLAG__VMF_ACCOUNT},
-		{0x7ffff0000000, 0x7ffff0010000, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN, VMA_KIND__VMA_ANON, NULL,
-		 VMA_FLAG__VMF_ACCOUNT | VMA_FLAG__VMF_GROWSDOWN},
-		{0xffffffffff600000, 0xffffffffff601000, PROT_EXEC, MAP_PRIVATE,
-		 VMA_KIND__VMA_VSYSCALL, NULL, 0},
+	    {0x400000, 0x401000, PROT_READ | PROT_EXEC, MAP_PRIVATE, VMA_KIND__VMA_FILE_PRIVATE,
+	     "/usr/lib/libworker.so", 0},
+	    {0x602000, 0x623000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+	     VMA_KIND__VMA_ANON, NULL, VMA_FLAG__VMF_ACCOUNT},
+	    {0x7ffff0000000, 0x7ffff0010000, PROT_READ | PROT_WRITE,
+	     MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN, VMA_KIND__VMA_ANON, NULL,
+	     VMA_FLAG__VMF_ACCOUNT | VMA_FLAG__VMF_GROWSDOWN},
+	    {0xffffffffff600000, 0xffffffffff601000, PROT_EXEC, MAP_PRIVATE, VMA_KIND__VMA_VSYSCALL,
+	     NULL, 0},
 	};
 	for (int i = 0; i < 4; i++) {
 		VmaEntry *v = &s->vma[i];
@@ -239,9 +239,9 @@ static void samples_init(struct samples *s)
 		uint64_t vaddr, nr_pages;
 		uint32_t flags;
 	} pme[] = {
-		{0x602000, 2, PAGEMAP_FLAG__PE_PAGES | PAGEMAP_FLAG__PE_LAZY},
-		{0x610000, 5, PAGEMAP_FLAG__PE_PARENT},
-		{0x7ffff000e000, 1, PAGEMAP_FLAG__PE_PAGES},
+	    {0x602000, 2, PAGEMAP_FLAG__PE_PAGES | PAGEMAP_FLAG__PE_LAZY},
+	    {0x610000, 5, PAGEMAP_FLAG__PE_PARENT},
+	    {0x7ffff000e000, 1, PAGEMAP_FLAG__PE_PAGES},
 	};
 	for (int i = 0; i < 3; i++) {
 		s->pme[i] = (PagemapEntry)PAGEMAP_ENTRY__INIT;
@@ -308,16 +308,18 @@ static struct msg_list sample_image(struct samples *s, enum img_type type)
 		l = (struct msg_list){type, "mm-100.img", 1, {M(&s->mm)}};
 		break;
 	case IMG_PAGEMAP:
-		l = (struct msg_list){type, "pagemap-100.img", 4,
+		l = (struct msg_list){type,
+				      "pagemap-100.img",
+				      4,
 				      {M(&s->pmh), M(&s->pme[0]), M(&s->pme[1]), M(&s->pme[2])}};
 		break;
 	case IMG_FILES:
-		l = (struct msg_list){type, "files.img", 4,
-				      {M(&s->fh), M(&s->fe[0]), M(&s->fe[1]), M(&s->fe[2])}};
+		l = (struct msg_list){
+		    type, "files.img", 4, {M(&s->fh), M(&s->fe[0]), M(&s->fe[1]), M(&s->fe[2])}};
 		break;
 	case IMG_FDS:
-		l = (struct msg_list){type, "fds-100.img", 3,
-				      {M(&s->fd[0]), M(&s->fd[1]), M(&s->fd[2])}};
+		l = (struct msg_list){
+		    type, "fds-100.img", 3, {M(&s->fd[0]), M(&s->fd[1]), M(&s->fd[2])}};
 		break;
 	default:
 		break;
@@ -542,23 +544,27 @@ static void test_corrupt_bytes(void)
 		const void *arg;
 		const char *expect;
 	} cases[] = {
-		{"cut inside the header", IMG_CORE, cut_at, &cut_header, "shorter than the 16-byte header"},
-		{"cut inside a length prefix", IMG_CORE, cut_at, &cut_prefix, "truncated: the length prefix"},
-		{"cut inside a message", IMG_CORE, cut_at, &cut_body, "truncated: the body"},
-		{"cut after the header", IMG_CORE, cut_at, &cut_after_hdr, "empty, expected one"},
-		{"cut inside the last message", IMG_PAGEMAP, cut_end, &two, "truncated: the body of message 3"},
-		{"wrong magic", IMG_CORE, put_u32_at, bad_magic, "bad magic"},
-		{"wrong version", IMG_CORE, put_u32_at, bad_version, "format version 2"},
-		{"wrong type", IMG_CORE, put_u32_at, bad_type, "is a mm image, expected a core image"},
-		{"unknown type", IMG_CORE, put_u32_at, unknown_type, "unknown image type 99"},
-		{"length above the cap", IMG_CORE, put_u32_at, huge_len, "more than the 67108864-byte limit"},
-		{"length above the type's cap", IMG_PAGEMAP, put_u32_at, pm_len,
-		 "claims 4097 bytes, more than the 4096-byte limit of a pagemap_head"},
-		{"garbage payload", IMG_CORE, garbage_body, NULL, "not a valid task_core_entry"},
-		{"NUL inside a string", IMG_CORE, nul_in_string, "/tmp",
-		 "task_core_entry.cwd contains a NUL byte"},
-		{"NUL inside a nested string", IMG_MM, nul_in_string, "/usr/lib/libworker.so",
-		 "vma_entry.path contains a NUL byte"},
+	    {"cut inside the header", IMG_CORE, cut_at, &cut_header,
+	     "shorter than the 16-byte header"},
+	    {"cut inside a length prefix", IMG_CORE, cut_at, &cut_prefix,
+	     "truncated: the length prefix"},
+	    {"cut inside a message", IMG_CORE, cut_at, &cut_body, "truncated: the body"},
+	    {"cut after the header", IMG_CORE, cut_at, &cut_after_hdr, "empty, expected one"},
+	    {"cut inside the last message", IMG_PAGEMAP, cut_end, &two,
+	     "truncated: the body of message 3"},
+	    {"wrong magic", IMG_CORE, put_u32_at, bad_magic, "bad magic"},
+	    {"wrong version", IMG_CORE, put_u32_at, bad_version, "format version 2"},
+	    {"wrong type", IMG_CORE, put_u32_at, bad_type, "is a mm image, expected a core image"},
+	    {"unknown type", IMG_CORE, put_u32_at, unknown_type, "unknown image type 99"},
+	    {"length above the cap", IMG_CORE, put_u32_at, huge_len,
+	     "more than the 67108864-byte limit"},
+	    {"length above the type's cap", IMG_PAGEMAP, put_u32_at, pm_len,
+	     "claims 4097 bytes, more than the 4096-byte limit of a pagemap_head"},
+	    {"garbage payload", IMG_CORE, garbage_body, NULL, "not a valid task_core_entry"},
+	    {"NUL inside a string", IMG_CORE, nul_in_string, "/tmp",
+	     "task_core_entry.cwd contains a NUL byte"},
+	    {"NUL inside a nested string", IMG_MM, nul_in_string, "/usr/lib/libworker.so",
+	     "vma_entry.path contains a NUL byte"},
 	};
 	struct samples s;
 
@@ -581,7 +587,8 @@ static void test_corrupt_bytes(void)
 		r = read_image(l.name, l.type, NULL, 0);
 		log = new_log();
 		if (r != -EINVAL || !strstr(log, cases[i].expect) || !strstr(log, l.name)) {
-			fprintf(stderr, "corrupt case '%s': got %d, log: %s", cases[i].what, r, log);
+			fprintf(stderr, "corrupt case '%s': got %d, log: %s", cases[i].what, r,
+				log);
 			fails++;
 		}
 	}
@@ -680,84 +687,94 @@ static const struct sem_case {
 	void (*mutate)(struct samples *s);
 	const char *expect;
 } sem_cases[] = {
-	{"inventory page size", IMG_INVENTORY, inv_page_size, "page size 8192"},
-	{"inventory set id", IMG_INVENTORY, inv_set_id, "not 32 lowercase hex"},
-	{"inventory version", IMG_INVENTORY, inv_version, "format version 2"},
-	{"inventory root pid", IMG_INVENTORY, inv_root, "root pid 0 out of range"},
-	{"pstree parent missing", IMG_PSTREE, ps_parent_missing, "parent 999 is not listed before"},
-	{"pstree root ppid", IMG_PSTREE, ps_root_ppid, "ppid is 5"},
-	{"pstree duplicate pid", IMG_PSTREE, ps_dup_pid, "pid 100 listed twice"},
-	{"pstree first thread", IMG_PSTREE, ps_first_thread, "first thread is 101"},
-	{"pstree tid range", IMG_PSTREE, ps_tid_range, "tid 5000000 out of range"},
-	{"pstree duplicate tid", IMG_PSTREE, ps_dup_tid, "tid 101 listed twice"},
-	{"pstree no threads", IMG_PSTREE, ps_no_threads, "0 threads"},
-	{"core comm length", IMG_CORE, core_comm, "comm is 16 characters"},
-	{"core state enum", IMG_CORE, core_state, "task state 9 unknown"},
-	{"core SIGKILL handler", IMG_CORE, core_sigkill, "sigaction 1: signal 9 cannot have a handler"},
-	{"core signal range", IMG_CORE, core_signo, "signal 65 out of range"},
-	{"core duplicate sigaction", IMG_CORE, core_dup_sig, "signal 10 listed twice"},
-	{"core sa_flags", IMG_CORE, core_sa_flags, "flags 0x14000104 has unknown bits"},
-	{"core itimer which", IMG_CORE, core_itimer, "which 3 out of range 0..2"},
-	{"core rlimit resource", IMG_CORE, core_rlimit_res, "resource 16 out of range"},
-	{"core rlimit cur > max", IMG_CORE, core_rlimit_cur, "soft limit 5000 above hard limit 4096"},
-	{"core xstate too small", IMG_CORE, core_xstate_small, "thread 1: xstate is 512 bytes"},
-	{"core xstate not 64-aligned", IMG_CORE, core_xstate_align, "xstate is 800 bytes"},
-	{"core xstate header", IMG_CORE, core_xstate_hdr, "XSAVE header"},
-	{"core siginfo size", IMG_CORE, core_siginfo_len, "thread 0: pending signal 0: siginfo is 127 bytes"},
-	{"core siginfo signo", IMG_CORE, core_siginfo_signo, "shared pending signal 0: signal number 0"},
-	{"core duplicate tid", IMG_CORE, core_dup_tid, "thread 1: tid 100 listed twice"},
-	{"core tid range", IMG_CORE, core_tid_range, "thread 1: tid 0 out of range"},
-	{"core relative cwd", IMG_CORE, core_cwd_rel, "cwd \"tmp\" is not an absolute path"},
-	{"core long cwd", IMG_CORE, core_cwd_long, "cwd is 4999 bytes long, more than PATH_MAX"},
-	{"core capabilities", IMG_CORE, core_caps, "beyond CAP_LAST_CAP"},
-	{"core nice", IMG_CORE, core_nice, "nice 20 out of range"},
-	{"core umask", IMG_CORE, core_umask, "umask 01000"},
-	{"core rseq alignment", IMG_CORE, core_rseq, "rseq area 0x7f0000003028"},
-	{"core code segment", IMG_CORE, core_cs, "cs 0x10"},
-	{"core thread comm", IMG_CORE, core_thread_comm, "thread 1: comm is 17 characters"},
-	{"core robust list length", IMG_CORE, core_robust_len, "robust list length 16"},
-	{"core group -1", IMG_CORE, core_groups, "group 0 is -1"},
-	{"core dumpable", IMG_CORE, core_dumpable, "dumpable 3 out of range"},
-	{"core no threads", IMG_CORE, core_no_threads, "no threads in a live task"},
-	{"mm end below start", IMG_MM, mm_end_below, "vma 1: end 0x602000 not above start 0x623000"},
-	{"mm unaligned", IMG_MM, mm_unaligned, "vma 1: start 0x602010 or end 0x623000 not page-aligned"},
-	{"mm overlap", IMG_MM, mm_overlap, "vma 2: start 0x620000 below the end 0x623000 of vma 1"},
-	{"mm unsorted", IMG_MM, mm_unsorted, "vma 1: start 0x400000 below the end 0x623000 of vma 0"},
-	{"mm prot", IMG_MM, mm_prot, "vma 1: prot 0x8"},
-	{"mm private and shared", IMG_MM, mm_both_shares, "exactly one of MAP_PRIVATE and MAP_SHARED"},
-	{"mm neither private nor shared", IMG_MM, mm_no_share, "exactly one of MAP_PRIVATE"},
-	{"mm unknown flags", IMG_MM, mm_flags, "vma 1: flags 0x62 has unknown bits"},
-	{"mm file without path", IMG_MM, mm_file_no_path, "vma 0: file mapping without a path"},
-	{"mm kind enum", IMG_MM, mm_kind, "vma 1: kind 42 unknown"},
-	{"mm vmflags", IMG_MM, mm_vmflags, "vma 1: vmflags 0x100000 has unknown bits"},
-	{"mm above user space", IMG_MM, mm_kernel_addr, "vma 2: 0x7ffff0000000-0x800000000000 outside user space"},
-	{"mm fake vsyscall", IMG_MM, mm_fake_vsyscall, "vma 3: 0xffffffffff700000-0xffffffffff701000 outside"},
-	{"mm auxv odd", IMG_MM, mm_auxv_odd, "auxv has 3 words"},
-	{"mm auxv without AT_NULL", IMG_MM, mm_auxv_null, "auxv does not end with AT_NULL"},
-	{"mm code range", IMG_MM, mm_code, "code area 0x400000-0x300000"},
-	{"mm relative exe", IMG_MM, mm_exe_rel, "exe path \"worker\" is not an absolute path"},
-	{"mm anon name", IMG_MM, mm_name, "forbidden character 0x5b"},
-	{"mm anon kind shared", IMG_MM, mm_shared_private, "vma 1: a private kind mapped MAP_SHARED"},
-	{"pagemap unaligned", IMG_PAGEMAP, pm_unaligned, "entry 1: vaddr 0x610100 not page-aligned"},
-	{"pagemap no pages", IMG_PAGEMAP, pm_no_pages, "entry 1: no pages"},
-	{"pagemap overflow", IMG_PAGEMAP, pm_overflow, "entry 2: 0x7ffff000e000 + 4503599627370496 pages outside"},
-	{"pagemap flags", IMG_PAGEMAP, pm_flags, "entry 1: flags 0x10 has unknown bits"},
-	{"pagemap two locations", IMG_PAGEMAP, pm_where, "more than one of PAGES, PARENT, REMOTE"},
-	{"pagemap overlap", IMG_PAGEMAP, pm_overlap, "entry 1: vaddr 0x603000 below the end 0x604000 of entry 0"},
-	{"pagemap more than head", IMG_PAGEMAP, pm_more_than_head, "entry 2: the head announced only 2 entries"},
-	{"pagemap fewer than head", IMG_PAGEMAP, pm_fewer_than_head, "the head announced 4 entries, found 3"},
-	{"pagemap file pages", IMG_PAGEMAP, pm_file_pages, "announced 5 file pages, the entries add up to 3"},
-	{"pagemap head cap", IMG_PAGEMAP, pm_head_cap, "head: 1099511627776 entries"},
-	{"files type enum", IMG_FILES, files_type, "file 1: type 0 unknown"},
-	{"files reg missing", IMG_FILES, files_no_reg, "file 0 (id 1): needs a path"},
-	{"files duplicate id", IMG_FILES, files_dup_id, "file 2: id 1 listed twice"},
-	{"files count", IMG_FILES, files_count, "announced 4 entries, found 3"},
-	{"files access mode", IMG_FILES, files_accmode, "invalid access mode"},
-	{"files open flags", IMG_FILES, files_oflags, "have unknown bits"},
-	{"files mode vs type", IMG_FILES, files_mode, "file 2 (id 3): mode 0100644 does not match"},
-	{"files relative path", IMG_FILES, files_path, "path \"log\" is not an absolute path"},
-	{"fds range", IMG_FDS, fds_range, "fd 2000000 not below 1048576"},
-	{"fds duplicate", IMG_FDS, fds_dup, "fd 0 listed twice"},
+    {"inventory page size", IMG_INVENTORY, inv_page_size, "page size 8192"},
+    {"inventory set id", IMG_INVENTORY, inv_set_id, "not 32 lowercase hex"},
+    {"inventory version", IMG_INVENTORY, inv_version, "format version 2"},
+    {"inventory root pid", IMG_INVENTORY, inv_root, "root pid 0 out of range"},
+    {"pstree parent missing", IMG_PSTREE, ps_parent_missing, "parent 999 is not listed before"},
+    {"pstree root ppid", IMG_PSTREE, ps_root_ppid, "ppid is 5"},
+    {"pstree duplicate pid", IMG_PSTREE, ps_dup_pid, "pid 100 listed twice"},
+    {"pstree first thread", IMG_PSTREE, ps_first_thread, "first thread is 101"},
+    {"pstree tid range", IMG_PSTREE, ps_tid_range, "tid 5000000 out of range"},
+    {"pstree duplicate tid", IMG_PSTREE, ps_dup_tid, "tid 101 listed twice"},
+    {"pstree no threads", IMG_PSTREE, ps_no_threads, "0 threads"},
+    {"core comm length", IMG_CORE, core_comm, "comm is 16 characters"},
+    {"core state enum", IMG_CORE, core_state, "task state 9 unknown"},
+    {"core SIGKILL handler", IMG_CORE, core_sigkill, "sigaction 1: signal 9 cannot have a handler"},
+    {"core signal range", IMG_CORE, core_signo, "signal 65 out of range"},
+    {"core duplicate sigaction", IMG_CORE, core_dup_sig, "signal 10 listed twice"},
+    {"core sa_flags", IMG_CORE, core_sa_flags, "flags 0x14000104 has unknown bits"},
+    {"core itimer which", IMG_CORE, core_itimer, "which 3 out of range 0..2"},
+    {"core rlimit resource", IMG_CORE, core_rlimit_res, "resource 16 out of range"},
+    {"core rlimit cur > max", IMG_CORE, core_rlimit_cur, "soft limit 5000 above hard limit 4096"},
+    {"core xstate too small", IMG_CORE, core_xstate_small, "thread 1: xstate is 512 bytes"},
+    {"core xstate not 64-aligned", IMG_CORE, core_xstate_align, "xstate is 800 bytes"},
+    {"core xstate header", IMG_CORE, core_xstate_hdr, "XSAVE header"},
+    {"core siginfo size", IMG_CORE, core_siginfo_len,
+     "thread 0: pending signal 0: siginfo is 127 bytes"},
+    {"core siginfo signo", IMG_CORE, core_siginfo_signo,
+     "shared pending signal 0: signal number 0"},
+    {"core duplicate tid", IMG_CORE, core_dup_tid, "thread 1: tid 100 listed twice"},
+    {"core tid range", IMG_CORE, core_tid_range, "thread 1: tid 0 out of range"},
+    {"core relative cwd", IMG_CORE, core_cwd_rel, "cwd \"tmp\" is not an absolute path"},
+    {"core long cwd", IMG_CORE, core_cwd_long, "cwd is 4999 bytes long, more than PATH_MAX"},
+    {"core capabilities", IMG_CORE, core_caps, "beyond CAP_LAST_CAP"},
+    {"core nice", IMG_CORE, core_nice, "nice 20 out of range"},
+    {"core umask", IMG_CORE, core_umask, "umask 01000"},
+    {"core rseq alignment", IMG_CORE, core_rseq, "rseq area 0x7f0000003028"},
+    {"core code segment", IMG_CORE, core_cs, "cs 0x10"},
+    {"core thread comm", IMG_CORE, core_thread_comm, "thread 1: comm is 17 characters"},
+    {"core robust list length", IMG_CORE, core_robust_len, "robust list length 16"},
+    {"core group -1", IMG_CORE, core_groups, "group 0 is -1"},
+    {"core dumpable", IMG_CORE, core_dumpable, "dumpable 3 out of range"},
+    {"core no threads", IMG_CORE, core_no_threads, "no threads in a live task"},
+    {"mm end below start", IMG_MM, mm_end_below, "vma 1: end 0x602000 not above start 0x623000"},
+    {"mm unaligned", IMG_MM, mm_unaligned,
+     "vma 1: start 0x602010 or end 0x623000 not page-aligned"},
+    {"mm overlap", IMG_MM, mm_overlap, "vma 2: start 0x620000 below the end 0x623000 of vma 1"},
+    {"mm unsorted", IMG_MM, mm_unsorted, "vma 1: start 0x400000 below the end 0x623000 of vma 0"},
+    {"mm prot", IMG_MM, mm_prot, "vma 1: prot 0x8"},
+    {"mm private and shared", IMG_MM, mm_both_shares, "exactly one of MAP_PRIVATE and MAP_SHARED"},
+    {"mm neither private nor shared", IMG_MM, mm_no_share, "exactly one of MAP_PRIVATE"},
+    {"mm unknown flags", IMG_MM, mm_flags, "vma 1: flags 0x62 has unknown bits"},
+    {"mm file without path", IMG_MM, mm_file_no_path, "vma 0: file mapping without a path"},
+    {"mm kind enum", IMG_MM, mm_kind, "vma 1: kind 42 unknown"},
+    {"mm vmflags", IMG_MM, mm_vmflags, "vma 1: vmflags 0x100000 has unknown bits"},
+    {"mm above user space", IMG_MM, mm_kernel_addr,
+     "vma 2: 0x7ffff0000000-0x800000000000 outside user space"},
+    {"mm fake vsyscall", IMG_MM, mm_fake_vsyscall,
+     "vma 3: 0xffffffffff700000-0xffffffffff701000 outside"},
+    {"mm auxv odd", IMG_MM, mm_auxv_odd, "auxv has 3 words"},
+    {"mm auxv without AT_NULL", IMG_MM, mm_auxv_null, "auxv does not end with AT_NULL"},
+    {"mm code range", IMG_MM, mm_code, "code area 0x400000-0x300000"},
+    {"mm relative exe", IMG_MM, mm_exe_rel, "exe path \"worker\" is not an absolute path"},
+    {"mm anon name", IMG_MM, mm_name, "forbidden character 0x5b"},
+    {"mm anon kind shared", IMG_MM, mm_shared_private, "vma 1: a private kind mapped MAP_SHARED"},
+    {"pagemap unaligned", IMG_PAGEMAP, pm_unaligned, "entry 1: vaddr 0x610100 not page-aligned"},
+    {"pagemap no pages", IMG_PAGEMAP, pm_no_pages, "entry 1: no pages"},
+    {"pagemap overflow", IMG_PAGEMAP, pm_overflow,
+     "entry 2: 0x7ffff000e000 + 4503599627370496 pages outside"},
+    {"pagemap flags", IMG_PAGEMAP, pm_flags, "entry 1: flags 0x10 has unknown bits"},
+    {"pagemap two locations", IMG_PAGEMAP, pm_where, "more than one of PAGES, PARENT, REMOTE"},
+    {"pagemap overlap", IMG_PAGEMAP, pm_overlap,
+     "entry 1: vaddr 0x603000 below the end 0x604000 of entry 0"},
+    {"pagemap more than head", IMG_PAGEMAP, pm_more_than_head,
+     "entry 2: the head announced only 2 entries"},
+    {"pagemap fewer than head", IMG_PAGEMAP, pm_fewer_than_head,
+     "the head announced 4 entries, found 3"},
+    {"pagemap file pages", IMG_PAGEMAP, pm_file_pages,
+     "announced 5 file pages, the entries add up to 3"},
+    {"pagemap head cap", IMG_PAGEMAP, pm_head_cap, "head: 1099511627776 entries"},
+    {"files type enum", IMG_FILES, files_type, "file 1: type 0 unknown"},
+    {"files reg missing", IMG_FILES, files_no_reg, "file 0 (id 1): needs a path"},
+    {"files duplicate id", IMG_FILES, files_dup_id, "file 2: id 1 listed twice"},
+    {"files count", IMG_FILES, files_count, "announced 4 entries, found 3"},
+    {"files access mode", IMG_FILES, files_accmode, "invalid access mode"},
+    {"files open flags", IMG_FILES, files_oflags, "have unknown bits"},
+    {"files mode vs type", IMG_FILES, files_mode, "file 2 (id 3): mode 0100644 does not match"},
+    {"files relative path", IMG_FILES, files_path, "path \"log\" is not an absolute path"},
+    {"fds range", IMG_FDS, fds_range, "fd 2000000 not below 1048576"},
+    {"fds duplicate", IMG_FDS, fds_dup, "fd 0 listed twice"},
 };
 
 static void test_semantic(void)
