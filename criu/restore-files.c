@@ -13,8 +13,8 @@
 #include "restore-files.h"
 #include "util.h"
 
-static int phase_a_vfail(struct phase_a_error *err, int r, bool with_errno, const char *fmt,
-			 va_list ap)
+__attribute__((format(printf, 4, 0))) static int
+phase_a_vfail(struct phase_a_error *err, int r, bool with_errno, const char *fmt, va_list ap)
 {
 	size_t n;
 

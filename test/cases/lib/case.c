@@ -23,7 +23,8 @@ static struct {
 	char why[512];
 } tc = { .ready_fd = -1 };
 
-static void write_line(const char *prefix, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void write_line(const char *prefix, const char *fmt,
+								va_list ap)
 {
 	char buf[700];
 	int n = snprintf(buf, sizeof(buf), "%s", prefix);
