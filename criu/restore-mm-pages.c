@@ -2,6 +2,7 @@
 /* Page contents of a rebuilt address space, from the mapped pages file. */
 #define LOG_PREFIX "restore-mm: "
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -17,80 +18,179 @@
 #include "util.h"
 
 #define PAGE RMM_PAGE
-/* process_vm_writev takes at most IOV_MAX (1024) elements per side. */
-#define BATCH_IOV 1024
+/* Runs of pages collected before they are written. */
+#define BATCH_IOV 65536
+/* process_vm_writev takes at most IOV_MAX elements per side. */
+#define CALL_IOV 1024
+/* One call moves at most about 2 GiB: keep each element below that. */
+#define MAX_RUN (1ull << 30)
+/* Below this much per flush a second writer costs more than it saves. */
+#define TWO_WRITERS_MIN (32ull << 20)
 
+/* Runs of pages to write: pairs of equal length, ours and the task's. */
 struct page_batch {
 	struct rmm_ctx *c;
-	struct iovec local[BATCH_IOV], remote[BATCH_IOV];
+	struct iovec *local, *remote;
 	size_t nr;
-	uint64_t bytes; /* written so far, for statistics */
+	uint64_t pending; /* bytes in local[0..nr) */
+	uint64_t bytes;	  /* written so far, for statistics */
 	uint64_t via_mem;
+	bool two_writers; /* more than one CPU to copy with */
 };
 
-static int mem_write(struct rmm_ctx *c, const void *buf, size_t len, uint64_t addr)
+/* One writer: a share of a batch, with its own /proc/PID/mem fd. */
+struct page_writer {
+	pid_t pid;
+	struct iovec *local, *remote;
+	size_t nr;
+	/* a leading element of its own (the second half of a split run) */
+	struct iovec first_local, first_remote;
+	int mem_fd;
+	uint64_t bytes, via_mem;
+	int err;
+};
+
+static int mem_write_fd(pid_t pid, int *fd, const void *buf, size_t len, uint64_t addr)
 {
 	int r;
 
-	if (c->mem_fd < 0) {
+	if (*fd < 0) {
 		char path[64];
 
-		snprintf(path, sizeof(path), "/proc/%d/mem", c->pid);
-		c->mem_fd = open(path, O_RDWR | O_CLOEXEC);
-		if (c->mem_fd < 0)
+		snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+		*fd = open(path, O_RDWR | O_CLOEXEC);
+		if (*fd < 0)
 			return pr_err_ret(-errno, "cannot open %s", path);
 	}
-	r = pwrite_all(c->mem_fd, buf, len, (off_t)addr);
+	r = pwrite_all(*fd, buf, len, (off_t)addr);
 	if (r < 0)
-		return pr_err_ret(r, "task %d: cannot write %zu bytes at %#llx", c->pid, len,
+		return pr_err_ret(r, "task %d: cannot write %zu bytes at %#llx", pid, len,
 				  (unsigned long long)addr);
 	return 0;
 }
 
-static int batch_flush(struct page_batch *b)
+static int mem_write(struct rmm_ctx *c, const void *buf, size_t len, uint64_t addr)
+{
+	return mem_write_fd(c->pid, &c->mem_fd, buf, len, addr);
+}
+
+/*
+ * Write pairs l[i] -> rm[i] with process_vm_writev, CALL_IOV at a time. A
+ * call that stops early is retried from there; an element it can't write
+ * at all (EFAULT) goes through /proc/PID/mem.
+ */
+static int write_pairs(struct page_writer *w, struct iovec *l, struct iovec *rm, size_t nr)
 {
 	size_t i = 0;
 
-	while (i < b->nr) {
-		ssize_t n = process_vm_writev(b->c->pid, b->local + i, b->nr - i, b->remote + i,
-					      b->nr - i, 0);
+	while (i < nr) {
+		size_t cnt = nr - i < CALL_IOV ? nr - i : CALL_IOV;
+		ssize_t n = process_vm_writev(w->pid, l + i, cnt, rm + i, cnt, 0);
+		size_t left;
 		int r;
 
 		if (n < 0) {
-			/* EFAULT: the first element's target is not writable
-			 * (it can't be: such VMAs go through mem_write);
+			/* EFAULT: the first element's target is not writable;
 			 * ENOSYS/EPERM: no process_vm_writev at all. */
 			if (errno != EFAULT && errno != ENOSYS && errno != EPERM)
-				return pr_err_ret(-errno, "task %d: process_vm_writev", b->c->pid);
+				return pr_err_ret(-errno, "task %d: process_vm_writev", w->pid);
 			n = 0;
 		}
-		b->bytes += n;
-		/* skip what went in; the pairs have equal lengths */
-		while (i < b->nr && (size_t)n >= b->local[i].iov_len) {
-			n -= b->local[i].iov_len;
+		w->bytes += n;
+		left = (size_t)n;
+		while (i < nr && left >= l[i].iov_len) {
+			left -= l[i].iov_len;
 			i++;
 		}
-		if (i == b->nr)
+		if (i == nr)
 			break;
-		b->local[i].iov_base = (char *)b->local[i].iov_base + n;
-		b->local[i].iov_len -= n;
-		b->remote[i].iov_base = (char *)b->remote[i].iov_base + n;
-		b->remote[i].iov_len -= n;
-		/* the element that stopped the call goes through /proc/PID/mem */
-		r = mem_write(b->c, b->local[i].iov_base, b->local[i].iov_len,
-			      (uint64_t)b->remote[i].iov_base);
+		l[i].iov_base = (char *)l[i].iov_base + left;
+		l[i].iov_len -= left;
+		rm[i].iov_base = (char *)rm[i].iov_base + left;
+		rm[i].iov_len -= left;
+		if (n > 0)
+			continue;
+		r = mem_write_fd(w->pid, &w->mem_fd, l[i].iov_base, l[i].iov_len,
+				 (uint64_t)rm[i].iov_base);
 		if (r < 0)
 			return r;
-		b->bytes += b->local[i].iov_len;
-		b->via_mem += b->local[i].iov_len;
+		w->bytes += l[i].iov_len;
+		w->via_mem += l[i].iov_len;
 		i++;
 	}
-	b->nr = 0;
 	return 0;
 }
 
-static int batch_add(struct page_batch *b, const void *src, uint64_t addr, uint64_t len,
-		     bool via_mem)
+static void *writer_run(void *arg)
+{
+	struct page_writer *w = arg;
+
+	if (w->first_local.iov_len)
+		w->err = write_pairs(w, &w->first_local, &w->first_remote, 1);
+	if (!w->err)
+		w->err = write_pairs(w, w->local, w->remote, w->nr);
+	return NULL;
+}
+
+/*
+ * Write what the batch holds. A large batch is cut in two halves by bytes
+ * (a run may be cut in the middle) and written by two threads at once:
+ * the copy, and faulting in the task's fresh pages, run on two CPUs.
+ */
+static int batch_flush(struct page_batch *b)
+{
+	struct page_writer w[2] = {
+	    {.pid = b->c->pid, .local = b->local, .remote = b->remote, .nr = b->nr, .mem_fd = -1},
+	    {.pid = b->c->pid, .mem_fd = -1},
+	};
+	bool second = false;
+	pthread_t thread;
+	int r = 0;
+
+	if (!b->nr)
+		return 0;
+	if (b->two_writers && b->pending >= TWO_WRITERS_MIN) {
+		uint64_t half = b->pending / 2, before = 0, cut;
+		size_t k = 0;
+
+		while (before + b->local[k].iov_len <= half)
+			before += b->local[k++].iov_len;
+		/* element k holds byte number half: cut it on a page */
+		cut = (half - before) & ~(PAGE - 1);
+		w[1].first_local = b->local[k];
+		w[1].first_remote = b->remote[k];
+		w[1].first_local.iov_base = (char *)w[1].first_local.iov_base + cut;
+		w[1].first_local.iov_len -= cut;
+		w[1].first_remote.iov_base = (char *)w[1].first_remote.iov_base + cut;
+		w[1].first_remote.iov_len -= cut;
+		w[1].local = b->local + k + 1;
+		w[1].remote = b->remote + k + 1;
+		w[1].nr = b->nr - k - 1;
+		b->local[k].iov_len = cut;
+		b->remote[k].iov_len = cut;
+		w[0].nr = cut ? k + 1 : k;
+		second = pthread_create(&thread, NULL, writer_run, &w[1]) == 0;
+	}
+	writer_run(&w[0]);
+	if (second)
+		pthread_join(thread, NULL);
+	else if (w[1].first_local.iov_len || w[1].nr)
+		writer_run(&w[1]); /* no thread: write it here */
+	for (int i = 0; i < 2; i++) {
+		b->bytes += w[i].bytes;
+		b->via_mem += w[i].via_mem;
+		if (w[i].err && !r)
+			r = w[i].err;
+		if (w[i].mem_fd >= 0)
+			close(w[i].mem_fd);
+	}
+	b->nr = 0;
+	b->pending = 0;
+	return r;
+}
+
+static int batch_add_run(struct page_batch *b, const char *src, uint64_t addr, uint64_t len,
+			 bool via_mem)
 {
 	if (via_mem) {
 		int r = mem_write(b->c, src, len, addr);
@@ -101,27 +201,47 @@ static int batch_add(struct page_batch *b, const void *src, uint64_t addr, uint6
 		b->via_mem += len;
 		return 0;
 	}
+	b->pending += len;
 	if (b->nr) {
 		struct iovec *l = &b->local[b->nr - 1], *rm = &b->remote[b->nr - 1];
 
 		if ((const char *)l->iov_base + l->iov_len == src &&
-		    (uint64_t)rm->iov_base + rm->iov_len == addr) {
+		    (uint64_t)rm->iov_base + rm->iov_len == addr && l->iov_len + len <= MAX_RUN) {
 			l->iov_len += len;
 			rm->iov_len += len;
 			return 0;
 		}
 	}
 	if (b->nr == BATCH_IOV) {
-		int r = batch_flush(b);
+		int r;
 
+		b->pending -= len;
+		r = batch_flush(b);
 		if (r < 0)
 			return r;
+		b->pending = len;
 	}
 	b->local[b->nr].iov_base = (void *)src;
 	b->local[b->nr].iov_len = len;
 	b->remote[b->nr].iov_base = (void *)addr;
 	b->remote[b->nr].iov_len = len;
 	b->nr++;
+	return 0;
+}
+
+static int batch_add(struct page_batch *b, const char *src, uint64_t addr, uint64_t len,
+		     bool via_mem)
+{
+	while (len) {
+		uint64_t n = len < MAX_RUN ? len : MAX_RUN;
+		int r = batch_add_run(b, src, addr, n, via_mem);
+
+		if (r < 0)
+			return r;
+		src += n;
+		addr += n;
+		len -= n;
+	}
 	return 0;
 }
 
@@ -214,6 +334,13 @@ int restore_mm_write_pages(struct rmm_ctx *c, uint64_t *ret_bytes)
 		goto out;
 	}
 	b->c = c;
+	b->two_writers = sysconf(_SC_NPROCESSORS_ONLN) > 1;
+	b->local = calloc(BATCH_IOV, sizeof(*b->local));
+	b->remote = calloc(BATCH_IOV, sizeof(*b->remote));
+	if (!b->local || !b->remote) {
+		r = -ENOMEM;
+		goto out;
+	}
 	for (size_t i = 0; i < pg->nr_entries; i++) {
 		const PagemapEntry *e = pg->entries[i];
 		uint64_t addr = e->vaddr, end = e->vaddr + e->nr_pages * PAGE;
@@ -292,6 +419,10 @@ int restore_mm_write_pages(struct rmm_ctx *c, uint64_t *ret_bytes)
 		pr_debug("task %d: %llu bytes written through /proc/PID/mem\n", c->pid,
 			 (unsigned long long)b->via_mem);
 out:
+	if (b) {
+		free(b->local);
+		free(b->remote);
+	}
 	free(b);
 	unmap_pages_file(map, file_len);
 	return r;
