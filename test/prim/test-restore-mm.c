@@ -115,7 +115,7 @@ static int target_check(unsigned char *a, unsigned char *ro, unsigned char *f, u
 static void target_layout(const char *file, int out)
 {
 	struct target_info ti = {0};
-	unsigned char *a, *ro, *f, *named, *dd, *none, *sh, *misc, *left, *right;
+	unsigned char *a, *ro, *f, *named, *dd, *none, *sh, *misc, *left, *right, *never;
 	volatile unsigned char sink;
 	char *heap;
 	int fd;
@@ -173,6 +173,18 @@ static void target_layout(const char *file, int out)
 		fill_page(right + i * PG, 7100 + i);
 	}
 	right = mremap(right, 4 * PG, 4 * PG, MREMAP_MAYMOVE | MREMAP_FIXED, left + 4 * PG);
+	/* read-only and never writable, yet with data (written the way a
+	 * debugger does): no "ac", filled through /proc/PID/mem */
+	never = mmap(NULL, 4 * PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	fd = open("/proc/self/mem", O_RDWR);
+	for (unsigned long i = 0; i < 4; i++) {
+		unsigned char page[PG];
+
+		fill_page(page, 8000 + i);
+		if (pwrite(fd, page, PG, (off_t)(unsigned long)(never + i * PG)) != (ssize_t)PG)
+			_exit(3);
+	}
+	close(fd);
 	heap = malloc(100000);
 	memset(heap, 0x5a, 100000);
 	ti.brk = (unsigned long)sbrk(0);
@@ -181,7 +193,7 @@ static void target_layout(const char *file, int out)
 	raise(SIGSTOP);
 	/* here only when restored and resumed with our registers */
 	_exit(target_check(a, ro, f, named, heap) == RUN_OK && page_is(misc + 3 * PG, 6003) &&
-		      page_is(right + 3 * PG, 7103)
+		      page_is(right + 3 * PG, 7103) && page_is(never + 2 * PG, 8002)
 		  ? RUN_OK
 		  : RUN_BAD_MEMORY);
 }
