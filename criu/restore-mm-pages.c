@@ -322,11 +322,12 @@ int restore_mm_write_pages(struct rmm_ctx *c, uint64_t *ret_bytes)
 		return pr_err_ret(-errno, "cannot map the pages file (%llu bytes)",
 				  (unsigned long long)file_len);
 	/*
-	 * Fill our page tables for the whole file in one call: taking a page
-	 * fault per 16 pages while process_vm_writev copies costs more than
-	 * the copy itself. Best effort (Linux 5.14+): faults still work.
+	 * Eager: fill our page tables for the whole file in one call; taking
+	 * a page fault per 16 pages while process_vm_writev copies costs more
+	 * than the copy itself. Best effort (Linux 5.14+): faults still work.
+	 * Lazy: most of the file is left to the daemon, read only what we use.
 	 */
-	if (madvise(map, file_len, MADV_POPULATE_READ) < 0)
+	if (!c->lazy && madvise(map, file_len, MADV_POPULATE_READ) < 0)
 		madvise(map, file_len, MADV_SEQUENTIAL);
 	b = calloc(1, sizeof(*b));
 	if (!b) {

@@ -764,7 +764,9 @@ static int set_mm_map(struct rmm_ctx *c)
 /*
  * Every page with data in the image must fall inside a VMA that is
  * restored from pages (private anonymous or private file): nothing is
- * written to a hole, the scratch area or a shared file.
+ * written to a hole, the scratch area or a shared file. Pages held by a
+ * page server can only be served lazily, so only in private anonymous
+ * VMAs.
  */
 static int check_pages_in_vmas(const MmEntry *mm, const struct mm_pages *pages)
 {
@@ -774,7 +776,9 @@ static int check_pages_in_vmas(const MmEntry *mm, const struct mm_pages *pages)
 		const PagemapEntry *e = pages->entries[i];
 		uint64_t addr = e->vaddr, end = e->vaddr + e->nr_pages * RMM_PAGE;
 
-		if (!(e->flags & PAGEMAP_FLAG__PE_PAGES))
+		bool remote = e->flags & PAGEMAP_FLAG__PE_REMOTE;
+
+		if (!(e->flags & PAGEMAP_FLAG__PE_PAGES) && !remote)
 			continue;
 		if (e->nr_pages > TASK_SIZE_MAX / RMM_PAGE || end < addr) {
 			pr_err("pagemap entry %zu: %llu pages overflow\n", i,
@@ -798,6 +802,13 @@ static int check_pages_in_vmas(const MmEntry *mm, const struct mm_pages *pages)
 				    "pagemap entry %zu: pages at %#llx in a VMA of kind %d, which "
 				    "is not restored from pages\n",
 				    i, (unsigned long long)addr, (int)v->kind);
+				return -EINVAL;
+			}
+			if (remote && v->kind != VMA_KIND__VMA_ANON) {
+				pr_err("pagemap entry %zu: pages at %#llx of a file mapping are "
+				       "left on the page server, but only anonymous memory can be "
+				       "served lazily\n",
+				       i, (unsigned long long)addr);
 				return -EINVAL;
 			}
 			addr = v->end < end ? v->end : end;
