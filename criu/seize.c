@@ -408,22 +408,38 @@ void seize_kill_tree(struct dump_ctx *ctx)
 	for (size_t i = 0; i < ctx->nr_tasks; i++)
 		if (kill(ctx->tasks[i].pid, SIGKILL) < 0 && errno != ESRCH)
 			pr_warn("cannot kill process %d: %s\n", ctx->tasks[i].pid, strerror(errno));
-	/* Collect the exit of every traced thread, so none lingers as our
-	 * tracee and the real parents get their children's exit. */
+	/*
+	 * Collect the exit of every traced thread, so none lingers as our
+	 * tracee and the real parents get their children's exit. The leader
+	 * last: its exit is reported only once the other threads are gone,
+	 * and a traced thread is gone only once we have reaped it.
+	 */
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
 		struct dump_task *t = &ctx->tasks[i];
 
-		for (size_t j = 0; j < t->nr_threads; j++) {
+		for (size_t j = t->nr_threads; j-- > 0;) {
 			struct dump_thread *th = &t->threads[j];
 
+			uint64_t deadline = now_ms() + SEIZE_TIMEOUT_MS;
+
+			/* Never block for good: relive must always exit. */
 			while (th->seized) {
 				int status;
-				pid_t p = waitpid(th->tid, &status, __WALL);
+				pid_t p = waitpid(th->tid, &status, __WALL | WNOHANG);
 
 				if (p < 0 && errno == EINTR)
 					continue;
-				if (p < 0 || WIFEXITED(status) || WIFSIGNALED(status))
+				if (p < 0 || (p > 0 && (WIFEXITED(status) || WIFSIGNALED(status)))) {
 					th->seized = false;
+				} else if (p == 0) {
+					if (now_ms() > deadline) {
+						pr_warn("thread %d: no exit seen %d ms after SIGKILL\n",
+							th->tid, SEIZE_TIMEOUT_MS);
+						th->seized = false;
+					} else {
+						usleep(1000);
+					}
+				}
 			}
 			th->remote_ready = false;
 		}

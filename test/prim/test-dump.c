@@ -456,10 +456,10 @@ static void test_leave_running(const char *dir, int dirfd, enum child_extra extr
 }
 
 /* Without -R the tree is killed once the images are complete. */
-static void test_kill(const char *dir, int dirfd)
+static void test_kill(const char *dir, int dirfd, enum child_extra extra)
 {
 	unsigned long area;
-	pid_t pid = start_child(EXTRA_NONE, 5000, &area);
+	pid_t pid = start_child(extra, 5000, &area);
 	struct opts o = make_opts(pid, dir, false);
 	int status;
 
@@ -504,7 +504,8 @@ int main(void)
 	test_leave_running(dir, dirfd, EXTRA_NONE);
 	test_leave_running(dir, dirfd, EXTRA_THREAD);
 	test_leave_running(dir, dirfd, EXTRA_CHILD);
-	test_kill(dir, dirfd);
+	test_kill(dir, dirfd, EXTRA_NONE);
+	test_kill(dir, dirfd, EXTRA_THREAD);
 	test_refused(dir, dirfd);
 	close(dirfd);
 	/* Leave no images behind. */
