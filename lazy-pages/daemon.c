@@ -24,6 +24,7 @@
 #include "daemon.h"
 #include "img.h"
 #include "inventory.pb-c.h"
+#include "kill-tree.h"
 #include "lazy-proto.h"
 #include "lazy-task.h"
 #include "log.h"
@@ -197,8 +198,14 @@ static int adopt(void *daemon, struct lp_task *t)
 	r = ep_add(c, t->uffd, &s->uffd_ep);
 	if (r == 0 && t->pidfd >= 0)
 		r = ep_add(c, t->pidfd, &s->pid_ep);
+	/* A fork child: the watchdog holds its uffd too (the hand-over
+	 * did it for the others). */
+	if (r == 0 && t->fork_child)
+		r = lp_watchdog_add(c->wd_sock, t->id, t->uffd, -1);
 	if (r < 0) {
 		epoll_ctl(c->epfd, EPOLL_CTL_DEL, t->uffd, NULL);
+		if (t->pidfd >= 0)
+			epoll_ctl(c->epfd, EPOLL_CTL_DEL, t->pidfd, NULL);
 		free(s);
 		return r;
 	}
@@ -216,17 +223,20 @@ static void finish_task(struct lp_ctx *c, struct lp_served *s, const char *why)
 	pr_info("task %d (image %u%s): %s\n", s->t->pid, s->t->image_pid,
 		s->t->fork_child ? ", forked" : "", why);
 	epoll_ctl(c->epfd, EPOLL_CTL_DEL, s->t->uffd, NULL);
-	if (s->t->pidfd >= 0) {
+	if (s->t->pidfd >= 0)
 		epoll_ctl(c->epfd, EPOLL_CTL_DEL, s->t->pidfd, NULL);
-		lp_watchdog_drop(c->wd_sock, s->t->id);
-	}
+	lp_watchdog_drop(c->wd_sock, s->t->id);
 	close(s->t->uffd);
 	s->t->uffd = -1;
 	s->dead = true;
 }
 
-/* Kill a task we can no longer serve; never leave it waiting on a page. */
-static void fail_task(struct lp_ctx *c, struct lp_served *s, const char *why)
+/*
+ * Kill a task we can no longer serve; never leave it waiting on a page.
+ * With tree set (the daemon stops), its descendants go too: children it
+ * forked are served by pid-less uffds, and only found that way.
+ */
+static void fail_task(struct lp_ctx *c, struct lp_served *s, const char *why, bool tree)
 {
 	struct lp_task *t = s->t;
 
@@ -235,7 +245,10 @@ static void fail_task(struct lp_ctx *c, struct lp_served *s, const char *why)
 	if (t->pidfd >= 0) {
 		pr_err("killing task %d (image %u): %s; %llu pages were still missing\n", t->pid,
 		       t->image_pid, why, (unsigned long long)t->missing.nr_pages);
-		if (syscall(SYS_pidfd_send_signal, t->pidfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
+		if (tree)
+			lp_kill_tree(t->pid, t->pidfd, why);
+		else if (syscall(SYS_pidfd_send_signal, t->pidfd, SIGKILL, NULL, 0) < 0 &&
+			 errno != ESRCH)
 			pr_err("cannot kill task %d: %s\n", t->pid, strerror(errno));
 	} else {
 		/* A fork child: its pid is not known to us, only its uffd.
@@ -270,8 +283,14 @@ static void wait_killed(struct lp_ctx *c)
 /* Stop early: every task still served is killed (or poisoned), then let go. */
 static void abort_all(struct lp_ctx *c, const char *why)
 {
+	/* Pid-less fork children first: poisoned before their parent dies
+	 * and they are reparented out of reach. */
 	for (struct lp_served *s = c->served; s; s = s->next)
-		fail_task(c, s, why);
+		if (s->t->pidfd < 0)
+			fail_task(c, s, why, true);
+	for (struct lp_served *s = c->served; s; s = s->next)
+		if (s->t->pidfd >= 0)
+			fail_task(c, s, why, true);
 	wait_killed(c);
 	for (struct lp_served *s = c->served; s; s = s->next)
 		finish_task(c, s, "stopped");
@@ -322,7 +341,7 @@ static void task_result(struct lp_ctx *c, struct lp_served *s, long r)
 		return;
 	}
 	if (r < 0) {
-		fail_task(c, s, "its pages can't be served (see above)");
+		fail_task(c, s, "its pages can't be served (see above)", false);
 		if (s->t->pidfd >= 0) {
 			struct pollfd p = {.fd = s->t->pidfd, .events = POLLIN};
 

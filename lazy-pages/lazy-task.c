@@ -325,11 +325,24 @@ int lp_task_handle_uffd(struct lp_task *t, const struct lp_env *env)
 		}
 		if (n == 0 || n % sizeof(msgs[0]))
 			return pr_err_ret(-EPROTO, "task %d: short read from its userfaultfd", t->pid);
-		for (size_t i = 0; i < (size_t)n / sizeof(msgs[0]); i++) {
-			int r = handle_msg(t, env, &msgs[i]);
+		/*
+		 * Events first, in order, then faults. Reading a fork event
+		 * lets the parent run on: the child must be adopted (and held
+		 * by the watchdog) at once, and with the missing set as it
+		 * was at the fork, before a fault read in the same batch
+		 * fills a page in the parent that the child still misses.
+		 */
+		for (int pass = 0; pass < 2; pass++) {
+			for (size_t i = 0; i < (size_t)n / sizeof(msgs[0]); i++) {
+				bool fault = msgs[i].event == UFFD_EVENT_PAGEFAULT;
+				int r;
 
-			if (r < 0)
-				return r;
+				if (fault != (pass == 1))
+					continue;
+				r = handle_msg(t, env, &msgs[i]);
+				if (r < 0)
+					return r;
+			}
 		}
 	}
 }
@@ -402,6 +415,8 @@ int lp_task_poison(struct lp_task *t)
 				a += 4096; /* present or gone: nothing to protect */
 				continue;
 			}
+			if (errno == ESRCH)
+				return 0; /* the task is gone already */
 			ret = negerrno();
 			break;
 		}

@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "kill-tree.h"
 #include "log.h"
 #include "util.h"
 #include "watchdog.h"
@@ -48,21 +49,38 @@ static pid_t pidfd_pid(int pidfd)
 
 static void kill_all(struct wd_task *t, size_t nr)
 {
+	size_t nr_children = 0;
+
 	for (size_t i = 0; i < nr; i++) {
+		if (t[i].pidfd < 0) {
+			nr_children++;
+			continue;
+		}
 		pr_err("the lazy-pages daemon died with pages of task %d still missing: killing it\n",
 		       t[i].pid);
-		if (syscall(SYS_pidfd_send_signal, t[i].pidfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
-			pr_err("cannot kill task %d: %s\n", t[i].pid, strerror(errno));
+		/* Children it forked have pid-less uffds: they die as its
+		 * descendants. */
+		lp_kill_tree(t[i].pid, t[i].pidfd, "the lazy-pages daemon died");
 	}
 	/* Keep the uffds until the tasks are really gone, so that nothing
 	 * reads a missing page as zeros on its way out. */
 	for (size_t i = 0; i < nr; i++) {
 		struct pollfd p = {.fd = t[i].pidfd, .events = POLLIN};
 
+		if (t[i].pidfd < 0)
+			continue;
 		poll(&p, 1, 5000);
-		close(t[i].uffd);
 		close(t[i].pidfd);
 	}
+	if (nr_children) {
+		/* Descendants killed above need a moment to be gone too. */
+		usleep(100 * 1000);
+		pr_warn("also held %zu forked children: killed above as descendants, unless "
+			"their parent had exited (those could not be found)\n",
+			nr_children);
+	}
+	for (size_t i = 0; i < nr; i++)
+		close(t[i].uffd);
 }
 
 static void watchdog_main(int sock)
@@ -86,8 +104,8 @@ static void watchdog_main(int sock)
 			break; /* the daemon is gone */
 		c = CMSG_FIRSTHDR(&mh);
 		if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-		    c->cmsg_len == CMSG_LEN(2 * sizeof(int)))
-			memcpy(fds, CMSG_DATA(c), sizeof(fds));
+		    c->cmsg_len >= CMSG_LEN(sizeof(int)) && c->cmsg_len <= CMSG_LEN(sizeof(fds)))
+			memcpy(fds, CMSG_DATA(c), c->cmsg_len - CMSG_LEN(0));
 		if (n != sizeof(m))
 			continue;
 		if (m.op == WD_ADD && fds[0] >= 0) {
@@ -95,19 +113,23 @@ static void watchdog_main(int sock)
 
 			if (!nt) {
 				/* Cannot guard it: better kill it now than risk zeros later. */
-				syscall(SYS_pidfd_send_signal, fds[1], SIGKILL, NULL, 0);
+				if (fds[1] >= 0) {
+					syscall(SYS_pidfd_send_signal, fds[1], SIGKILL, NULL, 0);
+					close(fds[1]);
+				}
 				close(fds[0]);
-				close(fds[1]);
 				continue;
 			}
 			t = nt;
-			t[nr++] = (struct wd_task){m.id, fds[0], fds[1], pidfd_pid(fds[1])};
+			t[nr++] = (struct wd_task){m.id, fds[0], fds[1],
+						   fds[1] >= 0 ? pidfd_pid(fds[1]) : 0};
 		} else if (m.op == WD_DROP) {
 			for (size_t i = 0; i < nr; i++) {
 				if (t[i].id != m.id)
 					continue;
 				close(t[i].uffd);
-				close(t[i].pidfd);
+				if (t[i].pidfd >= 0)
+					close(t[i].pidfd);
 				t[i] = t[--nr];
 				break;
 			}
@@ -180,7 +202,7 @@ int lp_watchdog_add(int sock, uint64_t id, int uffd, int pidfd)
 	struct wd_msg m = {.op = WD_ADD, .id = id};
 	int fds[2] = {uffd, pidfd};
 
-	return wd_send(sock, &m, fds, 2);
+	return wd_send(sock, &m, fds, pidfd >= 0 ? 2 : 1);
 }
 
 int lp_watchdog_drop(int sock, uint64_t id)

@@ -19,7 +19,9 @@
  * the socket in *ret_sock and the watchdog's pid in *ret_pid.
  */
 int lp_watchdog_start(int close_fd, int *ret_sock, pid_t *ret_pid);
-/* Hand the watchdog task id's uffd and pidfd (both duplicated by SCM_RIGHTS). */
+/* Hand the watchdog task id's uffd and pidfd (both duplicated by
+ * SCM_RIGHTS); pidfd -1 for a forked child, whose pid is not known: it is
+ * killed as a descendant of the served tasks. */
 int lp_watchdog_add(int sock, uint64_t id, int uffd, int pidfd);
 /* The task is complete or gone: the watchdog closes what it held. */
 int lp_watchdog_drop(int sock, uint64_t id);

@@ -10,7 +10,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -287,7 +289,7 @@ static int read_all_pages(const struct env *e, unsigned seed, unsigned long z0, 
 	return read_all_pages4(e, seed, z0, z1, 0, 0);
 }
 
-enum mode { M_READ, M_FORK, M_DROP, M_REMAP, M_HOLD };
+enum mode { M_READ, M_FORK, M_DROP, M_REMAP, M_HOLD, M_FORK_HOLD };
 
 static void task_main(const struct env *e, enum mode mode, uint32_t nr_tasks, int note_fd,
 		      int go_fd)
@@ -349,6 +351,25 @@ static void task_main(const struct env *e, enum mode mode, uint32_t nr_tasks, in
 		if (write(note_fd, &c, 1) != 1 || read(go_fd, &c, 1) != 1)
 			_exit(T_SETUP);
 		_exit(read_all_pages(e, 5, 0, 0) ? T_BADPAGE : T_OK);
+	case M_FORK_HOLD: {
+		/* Both the task and its child: note, go, read; a wrong page
+		 * is reported as 'B' on note_fd (the child is not the test's
+		 * to wait for). */
+		pid_t k = fork();
+		int bad;
+
+		if (k < 0 || write(note_fd, &c, 1) != 1 || read(go_fd, &c, 1) != 1)
+			_exit(T_SETUP);
+		bad = read_all_pages(e, k ? 5 : 6, 0, 0);
+		if (bad) {
+			c = 'B';
+			if (write(note_fd, &c, 1) != 1)
+				_exit(T_SETUP);
+		}
+		if (k > 0)
+			waitpid(k, NULL, 0);
+		_exit(bad ? T_BADPAGE : T_OK);
+	}
 	}
 	_exit(T_SETUP);
 }
@@ -500,23 +521,34 @@ static void test_refusals(void)
  * the task itself; on SIGKILL its watchdog does. Either way the task dies
  * by SIGKILL, never reads a missing page as zeros, and never hangs.
  */
-static void test_daemon_dies(int sig)
+static void test_daemon_dies(int sig, bool with_fork)
 {
-	int note[2], go[2];
+	int note[2], go[2], nr = with_fork ? 2 : 1;
 	struct env e;
 	pid_t t;
-	char c;
+	char c = 0;
 	int st;
 
 	env_init(&e, 64 * 1024, 0); /* 256 MiB: the fill can't finish at once */
 	CHECK(start_daemon(&e) == 0);
 	CHECK(pipe(note) == 0 && pipe(go) == 0);
-	t = spawn_task(&e, M_HOLD, 1, note[1], go[0]);
-	CHECK(read(note[0], &c, 1) == 1);
+	t = spawn_task(&e, with_fork ? M_FORK_HOLD : M_HOLD, 1, note[1], go[0]);
+	close(note[1]);
+	for (int i = 0; i < nr; i++)
+		CHECK(read(note[0], &c, 1) == 1);
+	/*
+	 * A fork returns in the parent as soon as the daemon has read the
+	 * event, a few instructions before the daemon hands the child's uffd
+	 * to its watchdog: let it get there (Documentation/lazy-pages.md
+	 * describes that window).
+	 */
+	if (with_fork)
+		usleep(50 * 1000);
 	/* Freeze the daemon mid-way, then stop it for good. */
 	kill(e.daemon, SIGSTOP);
-	CHECK(write(go[1], &c, 1) == 1);
-	usleep(100 * 1000); /* the task now waits for a page */
+	for (int i = 0; i < nr; i++)
+		CHECK(write(go[1], &c, 1) == 1);
+	usleep(100 * 1000); /* the tasks now wait for a page */
 	kill(e.daemon, sig);
 	if (sig != SIGKILL)
 		kill(e.daemon, SIGCONT);
@@ -525,6 +557,21 @@ static void test_daemon_dies(int sig)
 		fprintf(stderr, "daemon killed by signal %d: task ended with %d, want SIGKILL\n",
 			sig, st);
 		fails++;
+	}
+	/* Every task, the forked child included, is gone without having
+	 * read a wrong page: EOF on note, and no 'B'. */
+	{
+		struct pollfd p = {.fd = note[0], .events = POLLIN};
+		ssize_t n;
+
+		while (poll(&p, 1, 5000) == 1 && (n = read(note[0], &c, 1)) == 1) {
+			if (c == 'B') {
+				fprintf(stderr, "daemon killed by signal %d: a %s read a wrong page\n",
+					sig, with_fork ? "task or its child" : "task");
+				fails++;
+			}
+		}
+		CHECK(read(note[0], &c, 1) == 0);
 	}
 	st = wait_daemon(&e);
 	CHECK(sig == SIGKILL ? st == 128 + SIGKILL : st == 1);
@@ -754,8 +801,10 @@ int main(int argc, char **argv)
 	test_remote_create();
 	test_nothing_missing();
 	test_refusals();
-	test_daemon_dies(SIGTERM);
-	test_daemon_dies(SIGKILL);
+	test_daemon_dies(SIGTERM, false);
+	test_daemon_dies(SIGKILL, false);
+	test_daemon_dies(SIGTERM, true);
+	test_daemon_dies(SIGKILL, true);
 	if (fails) {
 		fprintf(stderr, "%d checks failed\n", fails);
 		return 1;
