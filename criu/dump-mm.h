@@ -14,9 +14,13 @@ struct dump_ctx;
 struct dump_task;
 struct proc_vma;
 
-/* Bytes read from the task per batch: large enough that syscalls do not
- * count, small enough to stay warm in the cache between read and write. */
-#define DUMP_MM_BATCH (8u << 20)
+/*
+ * Bytes read from the task per batch (two batches are in flight: one being
+ * read, one being written). Large enough that the syscalls do not count,
+ * small enough that a batch is still in the CPU cache when it is written:
+ * 1 MiB measured better than 4, 8 or 32 MiB (less CPU per GiB).
+ */
+#define DUMP_MM_BATCH (1u << 20)
 
 /* Check every VMA is one we can save; logs "not supported: ..." if not. */
 int dump_mm_check(const struct dump_task *t);
