@@ -2,6 +2,8 @@
 /* Per-task state of a restored task, set by remote syscalls. */
 #define LOG_PREFIX "restore: "
 #include <inttypes.h>
+#include <linux/sched.h>
+#include <stddef.h>
 #include <linux/capability.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,6 +12,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "inject.h"
@@ -154,13 +157,10 @@ static int restore_comm(struct remote *rt, const char *comm)
 	return rcall(rt, "prctl(PR_SET_NAME)", SYS_prctl, PR_SET_NAME, rt->scratch, 0, 0);
 }
 
-int restore_task_state(struct remote *rt, const TaskCoreEntry *core, const ThreadCoreEntry *t)
+int restore_thread_state(struct remote *rt, const TaskCoreEntry *core, const ThreadCoreEntry *t)
 {
 	int r;
 
-	r = rcall(rt, "personality", SYS_personality, core->personality, 0, 0, 0);
-	if (r < 0)
-		return r;
 	r = restore_comm(rt, t->comm ? t->comm : core->comm);
 	if (r < 0)
 		return r;
@@ -182,7 +182,14 @@ int restore_task_state(struct remote *rt, const TaskCoreEntry *core, const Threa
 	r = restore_sigaltstack(rt, t);
 	if (r < 0)
 		return r;
-	r = restore_rseq(rt, t);
+	return restore_rseq(rt, t);
+}
+
+int restore_task_state(struct remote *rt, const TaskCoreEntry *core)
+{
+	int r;
+
+	r = rcall(rt, "personality", SYS_personality, core->personality, 0, 0, 0);
 	if (r < 0)
 		return r;
 	r = restore_sigactions(rt, core);
@@ -211,6 +218,60 @@ int restore_task_state(struct remote *rt, const TaskCoreEntry *core, const Threa
 		pr_warn("task %d: parent-death signal %u not restored: its parent is not part of "
 			"the restored tree\n",
 			rt->pid, core->pdeath_signal);
+	return 0;
+}
+
+int restore_clone_thread(struct remote *rt, pid_t tid, struct remote *ret_rt)
+{
+	struct {
+		struct clone_args args;
+		pid_t set_tid[1];
+	} a = {};
+	long ret;
+	int status, r;
+
+	/* Everything a pthread shares; the registers come later, over ptrace. */
+	a.args.flags =
+	    CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM;
+	a.args.set_tid = rt->scratch + offsetof(__typeof__(a), set_tid);
+	a.args.set_tid_size = 1;
+	a.set_tid[0] = tid;
+	r = need_scratch(rt, sizeof(a));
+	if (r < 0)
+		return r;
+	r = remote_write(rt->pid, rt->scratch, &a, sizeof(a));
+	if (r < 0)
+		return r;
+	r = remote_call2(rt, &ret, SYS_clone3, rt->scratch, sizeof(a.args));
+	if (r < 0)
+		return r;
+	if (ret == -EEXIST) {
+		pr_err("thread id %d of process %d is in use\n", tid, rt->pid);
+		return -EEXIST;
+	}
+	if (ret < 0)
+		return pr_err_ret((int)ret, "task %d: clone3 of thread %d", rt->pid, tid);
+	if (ret != tid) {
+		pr_err("task %d: thread created as %ld, not %d\n", rt->pid, ret, tid);
+		return -EIO;
+	}
+	/* PTRACE_O_TRACECLONE attached it; its first stop is an event stop. */
+	for (;;) {
+		if (waitpid(tid, &status, __WALL) < 0) {
+			if (errno == EINTR)
+				continue;
+			return pr_err_ret(-errno, "waitpid(%d)", tid);
+		}
+		if (WIFSTOPPED(status))
+			break;
+		pr_err("thread %d ended before it was restored\n", tid);
+		return -ESRCH;
+	}
+	r = remote_init(ret_rt, tid, rt->syscall_ip);
+	if (r < 0)
+		return r;
+	ret_rt->scratch = rt->scratch;
+	ret_rt->scratch_len = rt->scratch_len;
 	return 0;
 }
 

@@ -140,13 +140,20 @@ static void restore_abort(struct restore_ctx *ctx)
 	if (ctx->pid <= 0)
 		return;
 	kill(ctx->pid, SIGKILL);
+	/*
+	 * Traced threads are reaped by us too, and the leader is reported
+	 * only after them: wait for any until the leader is gone (relive
+	 * has no other child while it restores).
+	 */
 	for (;;) {
-		if (waitpid(ctx->pid, &status, __WALL) < 0) {
+		pid_t w = waitpid(-1, &status, __WALL);
+
+		if (w < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
-		if (WIFEXITED(status) || WIFSIGNALED(status))
+		if (w == ctx->pid && (WIFEXITED(status) || WIFSIGNALED(status)))
 			break;
 	}
 	ctx->pid = 0;
@@ -163,11 +170,6 @@ static int check_supported(const struct restore_ctx *ctx)
 	}
 	if (set->nr_procs > 1) {
 		pr_err("not supported: the image holds a tree of %zu processes\n", set->nr_procs);
-		return -ENOTSUP;
-	}
-	if (p->core->n_threads > 1) {
-		pr_err("not supported: process %u has %zu threads\n", p->core->pid,
-		       p->core->n_threads);
 		return -ENOTSUP;
 	}
 	if (p->core->state != TASK_STATE__TASK_ALIVE) {
@@ -281,11 +283,12 @@ static int hand_over_lazy_memory(struct restore_ctx *ctx)
 static int phase_b(struct restore_ctx *ctx)
 {
 	const struct image_proc *p = &ctx->set.procs[0];
-	const ThreadCoreEntry *t = p->core->threads[0];
+	const TaskCoreEntry *core = p->core;
 	struct remote *rt = &ctx->rt;
+	size_t nr = core->n_threads;
 	int r;
 
-	r = restore_check_xstate(ctx->pid, t);
+	r = restore_check_xstate(ctx->pid, core->threads[0]);
 	if (r < 0)
 		return r;
 	r = remote_init(rt, ctx->pid, ctx->scratch);
@@ -310,16 +313,48 @@ static int phase_b(struct restore_ctx *ctx)
 		if (r < 0)
 			return r;
 	}
-	r = restore_task_state(rt, p->core, t);
+	/* Threads first: clone3 with set_tid needs relive's privileges. */
+	ctx->threads = calloc(nr, sizeof(*ctx->threads));
+	if (!ctx->threads)
+		return -ENOMEM;
+	ctx->threads[0] = rt;
+	for (size_t i = 1; i < nr; i++) {
+		struct remote *trt = calloc(1, sizeof(*trt));
+
+		if (!trt)
+			return -ENOMEM;
+		ctx->threads[i] = trt;
+		r = restore_clone_thread(rt, (pid_t)core->threads[i]->tid, trt);
+		if (r < 0)
+			return r;
+		ctx->nr_threads = i + 1;
+	}
+	ctx->nr_threads = nr;
+	for (size_t i = 0; i < nr; i++) {
+		r = restore_thread_state(ctx->threads[i], core, core->threads[i]);
+		if (r < 0)
+			return r;
+	}
+	r = restore_task_state(rt, core);
 	if (r < 0)
 		return r;
-	r = restore_task_creds(rt, p->core->creds);
-	if (r < 0)
-		return r;
-	r = restore_pending_signals(rt, p->core, t);
-	if (r < 0)
-		return r;
-	r = restore_task_itimers(rt, p->core);
+	/* Credentials are per thread; the leader's go last. */
+	for (size_t i = nr; i-- > 0;) {
+		r = restore_task_creds(ctx->threads[i], core->creds);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < nr; i++) {
+		r = restore_pending_signals(rt, i == 0 ? core : NULL, core->threads[i]);
+		if (r < 0)
+			return r;
+		/* Every signal is blocked, so no thread but the leader can
+		 * have had one set aside during our calls. */
+		if (i > 0 && ctx->threads[i]->nr_deferred)
+			pr_warn("thread %u: %u signals arrived during restore and are lost\n",
+				core->threads[i]->tid, ctx->threads[i]->nr_deferred);
+	}
+	r = restore_task_itimers(rt, core);
 	if (r < 0)
 		return r;
 	/*
@@ -331,7 +366,12 @@ static int phase_b(struct restore_ctx *ctx)
 				RESTORE_SCRATCH_SIZE, 0, 0, 0, 0);
 	if (r < 0)
 		return r;
-	return restore_final_regs(ctx->pid, t);
+	for (size_t i = 0; i < nr; i++) {
+		r = restore_final_regs(ctx->threads[i]->pid, core->threads[i]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }
 
 static double elapsed_ms(const struct timespec *start)
@@ -398,8 +438,13 @@ static int restore_task(struct restore_ctx *ctx)
 		if (r < 0)
 			return r;
 	}
-	if (ptrace(PTRACE_DETACH, pid, NULL, 0) < 0)
-		return pr_err_ret(-errno, "task %d: PTRACE_DETACH", pid);
+	/* Threads first: the leader's detach lets the process run. */
+	for (size_t i = ctx->nr_threads; i-- > 0;) {
+		pid_t tid = ctx->threads[i]->pid;
+
+		if (ptrace(PTRACE_DETACH, tid, NULL, 0) < 0)
+			return pr_err_ret(-errno, "thread %d: PTRACE_DETACH", tid);
+	}
 	return 0;
 }
 
@@ -436,6 +481,9 @@ int restore_run(const struct opts *o, pid_t *ret_pid)
 	pr_info("restored process %d in %.1f ms (%lu remote calls)\n", ctx.pid, elapsed_ms(&start),
 		ctx.rt.nr_calls);
 out:
+	for (size_t i = 1; ctx.threads && i < ctx.set.procs[0].core->n_threads; i++)
+		free(ctx.threads[i]);
+	free(ctx.threads);
 	if (ctx.err)
 		munmap(ctx.err, sizeof(*ctx.err));
 	image_set_free(&ctx.set);

@@ -33,7 +33,11 @@ struct restore_ctx {
 	/* Shared with the child: the reason phase A failed. */
 	struct phase_a_error *err;
 	unsigned long scratch;
+	/* Remote calls in the leader. */
 	struct remote rt;
+	/* Every thread created so far, threads[0] == &rt (heap). */
+	struct remote **threads;
+	size_t nr_threads;
 };
 
 /*
