@@ -6,8 +6,8 @@
 
 #include "case.h"
 
-#define BIG_SIZE (256ul << 20)
-#define HEAP_SIZE (3ul << 20)
+#define BIG_SIZE    (256ul << 20)
+#define HEAP_SIZE   (3ul << 20)
 #define STACK_WORDS 8192
 
 int main(int argc, char **argv)

@@ -9,15 +9,15 @@
 #include "case.h"
 #include "maps.h"
 
-#define PG 4096ul
-#define PRIV_FILE "mmap-private.dat"
-#define SHARED_FILE "mmap-shared.dat"
+#define PG		4096ul
+#define PRIV_FILE	"mmap-private.dat"
+#define SHARED_FILE	"mmap-shared.dat"
 #define PRIV_FILE_PAGES 18
-#define PRIV_OFF_PAGES 2 /* the private mapping starts at page 2 of the file */
-#define PRIV_PAGES 16
-#define SHARED_PAGES 8
+#define PRIV_OFF_PAGES	2 /* the private mapping starts at page 2 of the file */
+#define PRIV_PAGES	16
+#define SHARED_PAGES	8
 
-static const int modified[] = { 1, 4, 9 };
+static const int modified[] = {1, 4, 9};
 
 static bool is_modified(int page)
 {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* Open files: positions, flags, cloexec, O_APPEND, a shared description, a renamed file, devices. */
+/* Open files: positions, flags, cloexec, O_APPEND, a shared description, a renamed file, devices.
+ */
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -10,13 +11,13 @@
 #include "case.h"
 
 #define DATA_SIZE (64 * 1024)
-#define FL_MASK (O_ACCMODE | O_APPEND | O_NONBLOCK | O_SYNC | O_DSYNC | O_NOATIME)
+#define FL_MASK	  (O_ACCMODE | O_APPEND | O_NONBLOCK | O_SYNC | O_DSYNC | O_NOATIME)
 
 struct ofile {
 	const char *what;
 	const char *path; /* where it is at dump time */
 	int fd;
-	int flags;	/* F_GETFL bits within FL_MASK */
+	int flags; /* F_GETFL bits within FL_MASK */
 	bool cloexec;
 	long pos;
 	int dup_of; /* index of the entry this fd shares its description with, or -1 */
@@ -25,15 +26,15 @@ struct ofile {
 enum { F_RW, F_RO, F_DUP, F_APPEND, F_MOVED, F_DIR, F_NULL, F_ZERO, F_URANDOM, NR_FILES };
 
 static struct ofile files[NR_FILES] = {
-	[F_RW] = { "read-write file", "data.bin", 5, O_RDWR, false, 12345, -1 },
-	[F_RO] = { "read-only cloexec file", "data.bin", 42, O_RDONLY, true, 3 * 4096 + 17, -1 },
-	[F_DUP] = { "dup of the read-write file", "data.bin", 100, O_RDWR, false, 12345, F_RW },
-	[F_APPEND] = { "append-only file", "log.txt", 7, O_WRONLY | O_APPEND, false, 11, -1 },
-	[F_MOVED] = { "renamed file", "moved/after.txt", 8, O_RDWR, true, 5, -1 },
-	[F_DIR] = { "directory", ".", 9, O_RDONLY, false, 0, -1 },
-	[F_NULL] = { "/dev/null", "/dev/null", 10, O_WRONLY | O_NONBLOCK, false, 0, -1 },
-	[F_ZERO] = { "/dev/zero", "/dev/zero", 11, O_RDONLY, true, 0, -1 },
-	[F_URANDOM] = { "/dev/urandom", "/dev/urandom", 12, O_RDONLY, false, 0, -1 },
+    [F_RW] = {"read-write file", "data.bin", 5, O_RDWR, false, 12345, -1},
+    [F_RO] = {"read-only cloexec file", "data.bin", 42, O_RDONLY, true, 3 * 4096 + 17, -1},
+    [F_DUP] = {"dup of the read-write file", "data.bin", 100, O_RDWR, false, 12345, F_RW},
+    [F_APPEND] = {"append-only file", "log.txt", 7, O_WRONLY | O_APPEND, false, 11, -1},
+    [F_MOVED] = {"renamed file", "moved/after.txt", 8, O_RDWR, true, 5, -1},
+    [F_DIR] = {"directory", ".", 9, O_RDONLY, false, 0, -1},
+    [F_NULL] = {"/dev/null", "/dev/null", 10, O_WRONLY | O_NONBLOCK, false, 0, -1},
+    [F_ZERO] = {"/dev/zero", "/dev/zero", 11, O_RDONLY, true, 0, -1},
+    [F_URANDOM] = {"/dev/urandom", "/dev/urandom", 12, O_RDONLY, false, 0, -1},
 };
 
 static const char moved_text[] = "0123456789abcdefghij";
@@ -127,8 +128,7 @@ static void check_io(void)
 
 	test_fill(data, sizeof(data), 0x77);
 	/* Reading continues where it was, and the dup moves along. */
-	if (read(files[F_RO].fd, buf, 100) != 100 ||
-	    memcmp(buf, b + files[F_RO].pos, 100))
+	if (read(files[F_RO].fd, buf, 100) != 100 || memcmp(buf, b + files[F_RO].pos, 100))
 		fail("reading the read-only file does not continue at %ld", files[F_RO].pos);
 	if (read(files[F_RW].fd, buf, 10) != 10 || memcmp(buf, b + 12345, 10))
 		fail("reading the read-write file does not continue at 12345");

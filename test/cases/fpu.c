@@ -5,9 +5,9 @@
 
 #include "case.h"
 
-#define NR_HELD 14 /* xmm/ymm 0-13 hold values; 14-15 are scratch */
+/* xmm/ymm/zmm 0-13 (and zmm16-31) hold values; 14-15 are scratch. */
 #define MXCSR_WANT 0xffc0u /* round toward zero, FTZ, DAZ, all masked */
-#define FCW_WANT 0x0b7fu   /* round up, 64-bit precision, all masked */
+#define FCW_WANT   0x0b7fu /* round up, 64-bit precision, all masked */
 
 static uint8_t expect[16][32] __attribute__((aligned(32)));
 /* zmm0-13 and zmm16-31 (index = register number), then k1-k7 as 16-bit words. */
@@ -46,14 +46,14 @@ static bool have_avx512(void)
 	"jnz 8f\n\t"
 #define CHECK_YMM(i)                                                                               \
 	"mov $" #i ", %%r8d\n\t"                                                                   \
-	"vxorps " #i "*32(%[e]), %%ymm" #i ", %%ymm15\n\t"                                          \
+	"vxorps " #i "*32(%[e]), %%ymm" #i ", %%ymm15\n\t"                                         \
 	"vptest %%ymm15, %%ymm15\n\t"                                                              \
 	"jnz 8f\n\t"
 #define LOAD_XMM(i) "movdqa " #i "*32(%[e]), %%xmm" #i "\n\t"
 #define LOAD_YMM(i) "vmovdqa " #i "*32(%[e]), %%ymm" #i "\n\t"
-#define ALL14(M) M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(10) M(11) M(12) M(13)
+#define ALL14(M)    M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(10) M(11) M(12) M(13)
 
-/* The control registers are checked in the same loop; r8d = 100 / 101. */
+/* The control registers are checked in the same loop (results 101 and 102). */
 #define CHECK_CONTROL                                                                              \
 	"mov $100, %%r8d\n\t"                                                                      \
 	"stmxcsr %[mx_now]\n\t"                                                                    \
@@ -63,7 +63,7 @@ static bool have_avx512(void)
 	"mov $101, %%r8d\n\t"                                                                      \
 	"fnstcw %[cw_now]\n\t"                                                                     \
 	"movzwl %[cw_now], %%r9d\n\t"                                                              \
-	"cmp %[cw_want32], %%r9d\n\t"                                                                \
+	"cmp %[cw_want32], %%r9d\n\t"                                                              \
 	"jne 8f\n\t"
 
 /*
@@ -81,21 +81,21 @@ static int hold_sse(volatile sig_atomic_t *stop, unsigned long *iters)
 
 	__asm__ volatile("ldmxcsr %[mx_want]\n\t"
 			 "fldcw %[cw_want]\n\t" ALL14(LOAD_XMM) "1:\n\t" ALL14(CHECK_XMM)
-				 CHECK_CONTROL "inc %[n]\n\t"
-				 "mov (%[stop]), %%eax\n\t"
-				 "test %%eax, %%eax\n\t"
-				 "jz 1b\n\t"
-				 "xor %%eax, %%eax\n\t"
-				 "jmp 9f\n"
-				 "8:\n\t"
-				 "lea 1(%%r8), %%eax\n"
-				 "9:\n\t"
+			     CHECK_CONTROL "inc %[n]\n\t"
+					   "mov (%[stop]), %%eax\n\t"
+					   "test %%eax, %%eax\n\t"
+					   "jz 1b\n\t"
+					   "xor %%eax, %%eax\n\t"
+					   "jmp 9f\n"
+					   "8:\n\t"
+					   "lea 1(%%r8), %%eax\n"
+					   "9:\n\t"
 			 : "=&a"(ret), [n] "+r"(n), [mx_now] "=m"(mx_now), [cw_now] "=m"(cw_now)
 			 : [e] "r"(expect), [stop] "r"(stop), [mx_want] "m"(mx_want),
 			   [cw_want] "m"(cw_want), [cw_want32] "m"(cw_want32)
-			 : "r8", "r9", "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5",
-			   "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13",
-			   "xmm14", "xmm15");
+			 : "r8", "r9", "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4",
+			   "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12",
+			   "xmm13", "xmm14", "xmm15");
 	*iters = n;
 	return ret;
 }
@@ -110,22 +110,22 @@ static int hold_avx(volatile sig_atomic_t *stop, unsigned long *iters)
 
 	__asm__ volatile("ldmxcsr %[mx_want]\n\t"
 			 "fldcw %[cw_want]\n\t" ALL14(LOAD_YMM) "1:\n\t" ALL14(CHECK_YMM)
-				 CHECK_CONTROL "inc %[n]\n\t"
-				 "mov (%[stop]), %%eax\n\t"
-				 "test %%eax, %%eax\n\t"
-				 "jz 1b\n\t"
-				 "xor %%eax, %%eax\n\t"
-				 "jmp 9f\n"
-				 "8:\n\t"
-				 "lea 1(%%r8), %%eax\n"
-				 "9:\n\t"
-				 "vzeroupper\n\t"
+			     CHECK_CONTROL "inc %[n]\n\t"
+					   "mov (%[stop]), %%eax\n\t"
+					   "test %%eax, %%eax\n\t"
+					   "jz 1b\n\t"
+					   "xor %%eax, %%eax\n\t"
+					   "jmp 9f\n"
+					   "8:\n\t"
+					   "lea 1(%%r8), %%eax\n"
+					   "9:\n\t"
+					   "vzeroupper\n\t"
 			 : "=&a"(ret), [n] "+r"(n), [mx_now] "=m"(mx_now), [cw_now] "=m"(cw_now)
 			 : [e] "r"(expect), [stop] "r"(stop), [mx_want] "m"(mx_want),
 			   [cw_want] "m"(cw_want), [cw_want32] "m"(cw_want32)
-			 : "r8", "r9", "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5",
-			   "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13",
-			   "xmm14", "xmm15");
+			 : "r8", "r9", "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4",
+			   "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12",
+			   "xmm13", "xmm14", "xmm15");
 	*iters = n;
 	return ret;
 }
@@ -134,8 +134,8 @@ static int hold_avx(volatile sig_atomic_t *stop, unsigned long *iters)
 #define CHECK_ZMM(i)                                                                               \
 	"mov $" #i ", %%r8d\n\t"                                                                   \
 	"vpcmpeqq " #i "*64(%[z]), %%zmm" #i ", %%k0\n\t"                                          \
-	"kmovw %%k0, %%r9d\n\t"                                                                   \
-	"cmp $0xff, %%r9d\n\t"                                                                    \
+	"kmovw %%k0, %%r9d\n\t"                                                                    \
+	"cmp $0xff, %%r9d\n\t"                                                                     \
 	"jne 8f\n\t"
 #define CHECK_K(i)                                                                                 \
 	"mov $" #i "+200, %%r8d\n\t"                                                               \
@@ -143,15 +143,16 @@ static int hold_avx(volatile sig_atomic_t *stop, unsigned long *iters)
 	"cmpw " #i "*2(%[k]), %%r9w\n\t"                                                           \
 	"jne 8f\n\t"
 #define LOAD_ZMM(i) "vmovdqa64 " #i "*64(%[z]), %%zmm" #i "\n\t"
-#define LOAD_K(i) "kmovw " #i "*2(%[k]), %%k" #i "\n\t"
+#define LOAD_K(i)   "kmovw " #i "*2(%[k]), %%k" #i "\n\t"
 #define ALL30(M)                                                                                   \
-	ALL14(M) M(16) M(17) M(18) M(19) M(20) M(21) M(22) M(23) M(24) M(25) M(26) M(27) M(28)      \
-		M(29) M(30) M(31)
+	ALL14(M)                                                                                   \
+	M(16)                                                                                      \
+	M(17) M(18) M(19) M(20) M(21) M(22) M(23) M(24) M(25) M(26) M(27) M(28) M(29) M(30) M(31)
 #define ALLK(M) M(1) M(2) M(3) M(4) M(5) M(6) M(7)
 
 /* Returns like hold_sse; 201-207 name an opmask register k1-k7. */
 __attribute__((target("avx512f"))) static int hold_avx512(volatile sig_atomic_t *stop,
-							   unsigned long *iters)
+							  unsigned long *iters)
 {
 	uint32_t mx_want = MXCSR_WANT, mx_now = 0;
 	uint16_t cw_want = FCW_WANT, cw_now = 0;
@@ -159,26 +160,26 @@ __attribute__((target("avx512f"))) static int hold_avx512(volatile sig_atomic_t 
 	unsigned long n = 0;
 	int ret;
 
-	__asm__ volatile("ldmxcsr %[mx_want]\n\t"
-			 "fldcw %[cw_want]\n\t" ALL30(LOAD_ZMM) ALLK(LOAD_K) "1:\n\t" ALL30(CHECK_ZMM)
-				 ALLK(CHECK_K) CHECK_CONTROL "inc %[n]\n\t"
-				 "mov (%[stop]), %%eax\n\t"
-				 "test %%eax, %%eax\n\t"
-				 "jz 1b\n\t"
-				 "xor %%eax, %%eax\n\t"
-				 "jmp 9f\n"
-				 "8:\n\t"
-				 "lea 1(%%r8), %%eax\n"
-				 "9:\n\t"
-				 "vzeroupper\n\t"
-			 : "=&a"(ret), [n] "+r"(n), [mx_now] "=m"(mx_now), [cw_now] "=m"(cw_now)
-			 : [z] "r"(expect512), [k] "r"(expect_k), [stop] "r"(stop),
-			   [mx_want] "m"(mx_want), [cw_want] "m"(cw_want), [cw_want32] "m"(cw_want32)
-			 : "r8", "r9", "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5",
-			   "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13",
-			   "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23",
-			   "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31",
-			   "k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7");
+	__asm__ volatile(
+	    "ldmxcsr %[mx_want]\n\t"
+	    "fldcw %[cw_want]\n\t" ALL30(LOAD_ZMM) ALLK(LOAD_K) "1:\n\t" ALL30(CHECK_ZMM)
+		ALLK(CHECK_K) CHECK_CONTROL "inc %[n]\n\t"
+					    "mov (%[stop]), %%eax\n\t"
+					    "test %%eax, %%eax\n\t"
+					    "jz 1b\n\t"
+					    "xor %%eax, %%eax\n\t"
+					    "jmp 9f\n"
+					    "8:\n\t"
+					    "lea 1(%%r8), %%eax\n"
+					    "9:\n\t"
+					    "vzeroupper\n\t"
+	    : "=&a"(ret), [n] "+r"(n), [mx_now] "=m"(mx_now), [cw_now] "=m"(cw_now)
+	    : [z] "r"(expect512), [k] "r"(expect_k), [stop] "r"(stop), [mx_want] "m"(mx_want),
+	      [cw_want] "m"(cw_want), [cw_want32] "m"(cw_want32)
+	    : "r8", "r9", "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6",
+	      "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm16", "xmm17", "xmm18",
+	      "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27",
+	      "xmm28", "xmm29", "xmm30", "xmm31", "k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7");
 	*iters = n;
 	return ret;
 }
@@ -218,8 +219,10 @@ int main(int argc, char **argv)
 		fail("opmask register k%d changed after %lu checks", r - 201, iters);
 	if (r)
 		fail("%s%d changed after %lu checks (%s loop)",
-		     !strcmp(isa, "avx512") ? "zmm" : !strcmp(isa, "avx") ? "ymm" : "xmm", r - 1,
-		     iters, isa);
+		     !strcmp(isa, "avx512") ? "zmm"
+		     : !strcmp(isa, "avx")  ? "ymm"
+					    : "xmm",
+		     r - 1, iters, isa);
 	if (iters < 1000)
 		fail("the register loop ran only %lu times", iters);
 	test_msg("%s registers held over %lu checks", isa, iters);

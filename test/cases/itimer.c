@@ -7,7 +7,7 @@
 #include "case.h"
 
 #define PERIOD_US 50000
-#define VIRT_SEC 100
+#define VIRT_SEC  100
 
 static volatile sig_atomic_t alarms;
 
@@ -18,7 +18,7 @@ static void on_alarm(int sig)
 
 static void sleep_through(long ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
 
 	/* SIGALRM interrupts nanosleep whatever SA_RESTART says. */
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
@@ -27,9 +27,9 @@ static void sleep_through(long ms)
 
 int main(int argc, char **argv)
 {
-	struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = SA_RESTART };
-	struct itimerval real = { { 0, PERIOD_US }, { 0, PERIOD_US } };
-	struct itimerval virt = { { 0, 0 }, { VIRT_SEC, 0 } };
+	struct sigaction sa = {.sa_handler = on_alarm, .sa_flags = SA_RESTART};
+	struct itimerval real = {{0, PERIOD_US}, {0, PERIOD_US}};
+	struct itimerval virt = {{0, 0}, {VIRT_SEC, 0}};
 	struct itimerval cur;
 	int before, after;
 

@@ -8,8 +8,8 @@
 #include "case.h"
 #include "maps.h"
 
-#define PG 4096ul
-#define NPAGES 64
+#define PG	    4096ul
+#define NPAGES	    64
 #define SPARSE_SIZE (1ul << 30)
 
 /* Page kinds inside the 64-page area. */
@@ -23,14 +23,14 @@ struct segment {
 
 /* The VMAs the area must show, between one PROT_NONE guard page on each side. */
 static const struct segment segs[] = {
-	{ 0, 9, PROT_READ | PROT_WRITE, "rw-p" },
-	/* 10-11: unmapped */
-	{ 12, 29, PROT_READ | PROT_WRITE, "rw-p" },
-	{ 30, 33, PROT_READ, "r--p" },
-	{ 34, 39, PROT_READ | PROT_WRITE, "rw-p" },
-	{ 40, 41, PROT_NONE, "---p" },
-	{ 42, 47, PROT_READ | PROT_EXEC, "r-xp" },
-	{ 48, 63, PROT_READ | PROT_WRITE, "rw-p" },
+    {0, 9, PROT_READ | PROT_WRITE, "rw-p"},
+    /* 10-11: unmapped */
+    {12, 29, PROT_READ | PROT_WRITE, "rw-p"},
+    {30, 33, PROT_READ, "r--p"},
+    {34, 39, PROT_READ | PROT_WRITE, "rw-p"},
+    {40, 41, PROT_NONE, "---p"},
+    {42, 47, PROT_READ | PROT_EXEC, "r-xp"},
+    {48, 63, PROT_READ | PROT_WRITE, "rw-p"},
 };
 
 static enum kind kind_of(int p)
@@ -45,7 +45,7 @@ static enum kind kind_of(int p)
 	return FILLED;
 }
 
-static const unsigned long sparse_touched[] = { 0, SPARSE_SIZE / 2 + 5 * PG, SPARSE_SIZE - PG };
+static const unsigned long sparse_touched[] = {0, SPARSE_SIZE / 2 + 5 * PG, SPARSE_SIZE - PG};
 
 int main(int argc, char **argv)
 {
@@ -96,8 +96,9 @@ int main(int argc, char **argv)
 		if (maps_find(start, &e) < 0)
 			fail("pages %d-%d are no longer mapped", s->first, s->last);
 		if (e.start != start || e.end != end || strcmp(e.perms, s->perms) || e.inode)
-			fail("pages %d-%d: mapping %lx-%lx %s inode %lu, expected %lx-%lx %s", s->first,
-			     s->last, e.start, e.end, e.perms, e.inode, start, end, s->perms);
+			fail("pages %d-%d: mapping %lx-%lx %s inode %lu, expected %lx-%lx %s",
+			     s->first, s->last, e.start, e.end, e.perms, e.inode, start, end,
+			     s->perms);
 	}
 	{
 		struct map_entry e;
@@ -128,7 +129,8 @@ int main(int argc, char **argv)
 			for (size_t b = 0; b < PG; b++)
 				if (pg[b])
 					fail("%s page %d is not zero at byte %zu",
-					     kind_of(p) == DROPPED ? "MADV_DONTNEED'ed" : "never-touched",
+					     kind_of(p) == DROPPED ? "MADV_DONTNEED'ed"
+								   : "never-touched",
 					     p, b);
 			break;
 		}

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* Sleeping in nanosleep at dump time: no spurious EINTR, the sleep completes with a sane duration. */
+/* Sleeping in nanosleep at dump time: no spurious EINTR, the sleep completes with a sane duration.
+ */
 #include <errno.h>
 #include <time.h>
 
@@ -33,7 +34,7 @@ int main(int argc, char **argv)
 	test_ready();
 
 	for (;;) {
-		struct timespec req = { .tv_sec = SLEEP_SEC }, rem = { 0, 0 };
+		struct timespec req = {.tv_sec = SLEEP_SEC}, rem = {0, 0};
 		double start = now(), took;
 		int r = nanosleep(&req, &rem);
 

@@ -7,7 +7,7 @@
 #include "case.h"
 
 #define ALTSTACK_SIZE (64 * 1024)
-#define FLAG_MASK ((int)(SA_SIGINFO | SA_ONSTACK | SA_RESTART | SA_RESETHAND | SA_NODEFER))
+#define FLAG_MASK     ((int)(SA_SIGINFO | SA_ONSTACK | SA_RESTART | SA_RESETHAND | SA_NODEFER))
 
 struct delivery {
 	int signo, code, value;
@@ -52,12 +52,12 @@ struct disposition {
 };
 
 static struct disposition table[] = {
-	{ SIGUSR1, true, SA_SIGINFO | SA_ONSTACK | SA_RESTART, SIGUSR2, false },
-	{ 0 /* SIGRTMIN + 2 */, true, SA_SIGINFO | SA_RESTART, SIGHUP, false },
-	{ SIGUSR2, false, SA_RESTART, 0, false },
-	{ SIGINT, false, SA_RESETHAND | SA_NODEFER, SIGQUIT, false },
-	{ SIGPIPE, false, 0, 0, true },
-	{ SIGTSTP, false, 0, 0, true },
+    {SIGUSR1, true, SA_SIGINFO | SA_ONSTACK | SA_RESTART, SIGUSR2, false},
+    {0 /* SIGRTMIN + 2 */, true, SA_SIGINFO | SA_RESTART, SIGHUP, false},
+    {SIGUSR2, false, SA_RESTART, 0, false},
+    {SIGINT, false, SA_RESETHAND | SA_NODEFER, SIGQUIT, false},
+    {SIGPIPE, false, 0, 0, true},
+    {SIGTSTP, false, 0, 0, true},
 };
 #define NR_DISP (sizeof(table) / sizeof(table[0]))
 
@@ -84,8 +84,7 @@ static void check_dispositions(void)
 			continue;
 		}
 		if (d->info ? cur.sa_sigaction != on_info : cur.sa_handler != on_unexpected)
-			fail("signal %d: handler %p is not ours", d->sig,
-			     (void *)cur.sa_sigaction);
+			fail("signal %d: handler %p is not ours", d->sig, (void *)cur.sa_sigaction);
 		if ((cur.sa_flags & FLAG_MASK) != d->flags)
 			fail("signal %d: flags %#x, expected %#x", d->sig, cur.sa_flags & FLAG_MASK,
 			     d->flags);
@@ -119,16 +118,16 @@ int main(int argc, char **argv)
 	test_init(argc, argv);
 	table[1].sig = SIGRTMIN + 2;
 
-	st.altstack = mmap(NULL, ALTSTACK_SIZE, PROT_READ | PROT_WRITE,
-			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	st.altstack =
+	    mmap(NULL, ALTSTACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (st.altstack == MAP_FAILED)
 		test_setup_failed("mmap: %m");
-	ss = (stack_t){ .ss_sp = st.altstack, .ss_size = ALTSTACK_SIZE };
+	ss = (stack_t){.ss_sp = st.altstack, .ss_size = ALTSTACK_SIZE};
 	if (sigaltstack(&ss, NULL) < 0)
 		test_setup_failed("sigaltstack: %m");
 	for (size_t i = 0; i < NR_DISP; i++) {
 		const struct disposition *d = &table[i];
-		struct sigaction sa = { .sa_flags = d->flags };
+		struct sigaction sa = {.sa_flags = d->flags};
 
 		if (d->ignore)
 			sa.sa_handler = SIG_IGN;
@@ -198,14 +197,20 @@ int main(int argc, char **argv)
 	if (st.nr_got != 3)
 		fail("%d signals delivered after unblocking, expected 3", (int)st.nr_got);
 	{
-		const struct { int signo, value; bool alt; } exp[3] = {
-			{ SIGUSR1, 0x1234, true }, { SIGRTMIN + 2, 7, false }, { SIGRTMIN + 2, 8, false },
+		const struct {
+			int signo, value;
+			bool alt;
+		} exp[3] = {
+		    {SIGUSR1, 0x1234, true},
+		    {SIGRTMIN + 2, 7, false},
+		    {SIGRTMIN + 2, 8, false},
 		};
 		for (int i = 0; i < 3; i++) {
 			const struct delivery *d = &st.got[i];
 
 			if (d->signo != exp[i].signo || d->value != exp[i].value)
-				fail("delivery %d: signal %d value %#x, expected signal %d value %#x",
+				fail("delivery %d: signal %d value %#x, expected signal %d value "
+				     "%#x",
 				     i, d->signo, d->value, exp[i].signo, exp[i].value);
 			if (d->code != SI_QUEUE || d->pid != getpid())
 				fail("delivery %d: si_code %d si_pid %d, expected SI_QUEUE from %d",

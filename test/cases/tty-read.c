@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* Blocked in read() on a terminal at dump time (shell job); the read completes with the input typed after restore. */
+/* Blocked in read() on a terminal at dump time (shell job); the read completes with the input typed
+ * after restore. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -8,7 +9,7 @@
 #include "case.h"
 
 #define TTY_FD 5
-#define INPUT "ping\n" /* what run-case types on the terminal */
+#define INPUT  "ping\n" /* what run-case types on the terminal */
 
 int main(int argc, char **argv)
 {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* A case-protocol process that holds one kind of fd (--fd=none|pipe|socket|eventfd) for the e2e tests. */
+/* A case-protocol process that holds one kind of fd (--fd=none|pipe|socket|eventfd) for the e2e
+ * tests. */
 #include <fcntl.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -11,7 +12,7 @@
 int main(int argc, char **argv)
 {
 	const char *kind;
-	int fds[2] = { -1, -1 };
+	int fds[2] = {-1, -1};
 
 	test_init(argc, argv);
 	kind = test_opt("fd");

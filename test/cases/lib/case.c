@@ -21,10 +21,10 @@ static struct {
 	volatile sig_atomic_t stop;
 	volatile sig_atomic_t failed;
 	char why[512];
-} tc = { .ready_fd = -1 };
+} tc = {.ready_fd = -1};
 
 __attribute__((format(printf, 2, 0))) static void write_line(const char *prefix, const char *fmt,
-								va_list ap)
+							     va_list ap)
 {
 	char buf[700];
 	int n = snprintf(buf, sizeof(buf), "%s", prefix);
@@ -75,7 +75,7 @@ static int write_pidfile(const char *path, pid_t pid)
 
 void test_init(int argc, char **argv)
 {
-	struct sigaction sa = { .sa_handler = on_sigterm };
+	struct sigaction sa = {.sa_handler = on_sigterm};
 	int p[2], fd;
 	pid_t pid;
 	char c;

@@ -14,7 +14,7 @@ int maps_find(unsigned long addr, struct map_entry *ret)
 	if (!f)
 		return -errno;
 	while (fgets(line, sizeof(line), f)) {
-		struct map_entry e = { 0 };
+		struct map_entry e = {0};
 		unsigned maj, min;
 		int pos = 0;
 
