@@ -53,7 +53,8 @@ static int ready(void *arg)
 static int run(const struct opts *o)
 {
 	struct ready_arg ra = {.o = o, .pipe_fd = -1};
-	struct lp_config cfg = {.ready = ready, .ready_arg = &ra, .close_in_watchdog = o->status_fd};
+	struct lp_config cfg = {
+	    .ready = ready, .ready_arg = &ra, .close_in_watchdog = o->status_fd};
 	int pfd[2];
 	pid_t pid;
 	char c;
@@ -101,10 +102,10 @@ static int run(const struct opts *o)
 }
 
 const struct command cmd_lazy_pages = {
-	.name = "lazy-pages",
-	.summary = "Serve page faults of lazily restored tasks",
-	.usage = "",
-	.accepted = OPT_IMAGES_DIR | OPT_WORK_DIR | OPT_PAGE_SERVER | OPT_ADDRESS | OPT_PORT |
-		    OPT_STATUS_FD | OPT_DETACHED | OPT_PIDFILE,
-	.run = run,
+    .name = "lazy-pages",
+    .summary = "Serve page faults of lazily restored tasks",
+    .usage = "",
+    .accepted = OPT_IMAGES_DIR | OPT_WORK_DIR | OPT_PAGE_SERVER | OPT_ADDRESS | OPT_PORT |
+		OPT_STATUS_FD | OPT_DETACHED | OPT_PIDFILE,
+    .run = run,
 };

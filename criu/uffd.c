@@ -26,10 +26,10 @@ static const struct {
 	uint64_t bit;
 	const char *name;
 } feature_names[] = {
-	{UFFD_FEATURE_EVENT_FORK, "EVENT_FORK"},
-	{UFFD_FEATURE_EVENT_REMAP, "EVENT_REMAP"},
-	{UFFD_FEATURE_EVENT_REMOVE, "EVENT_REMOVE"},
-	{UFFD_FEATURE_EVENT_UNMAP, "EVENT_UNMAP"},
+    {UFFD_FEATURE_EVENT_FORK, "EVENT_FORK"},
+    {UFFD_FEATURE_EVENT_REMAP, "EVENT_REMAP"},
+    {UFFD_FEATURE_EVENT_REMOVE, "EVENT_REMOVE"},
+    {UFFD_FEATURE_EVENT_UNMAP, "EVENT_UNMAP"},
 };
 
 /* What this kernel offers: ask a throw-away userfaultfd of our own. */
@@ -137,7 +137,8 @@ static int remote_register(struct remote *rt, long fd, const VmaEntry *v)
 {
 	struct uffdio_register reg = {.range = {.start = v->start, .len = v->end - v->start},
 				      .mode = UFFDIO_REGISTER_MODE_MISSING};
-	uint64_t need = (1ull << _UFFDIO_COPY) | (1ull << _UFFDIO_ZEROPAGE) | (1ull << _UFFDIO_WAKE);
+	uint64_t need =
+	    (1ull << _UFFDIO_COPY) | (1ull << _UFFDIO_ZEROPAGE) | (1ull << _UFFDIO_WAKE);
 	long ret;
 	int r;
 
@@ -154,9 +155,9 @@ static int remote_register(struct remote *rt, long fd, const VmaEntry *v)
 	if (r < 0)
 		return r;
 	if ((reg.ioctls & need) != need)
-		return pr_err_ret(-EOPNOTSUPP,
-				  "task %d: 0x%llx-0x%llx registered without UFFDIO_COPY/ZEROPAGE",
-				  rt->pid, (unsigned long long)v->start, (unsigned long long)v->end);
+		return pr_err_ret(
+		    -EOPNOTSUPP, "task %d: 0x%llx-0x%llx registered without UFFDIO_COPY/ZEROPAGE",
+		    rt->pid, (unsigned long long)v->start, (unsigned long long)v->end);
 	return 0;
 }
 
@@ -214,10 +215,9 @@ int uffd_socket_path(const char *work_dir, char *buf, size_t len)
 {
 	int n = snprintf(buf, len, "%s/%s", work_dir, LP_SOCKET_NAME);
 
-	if (n < 0 || (size_t)n >= len ||
-	    (size_t)n >= sizeof(((struct sockaddr_un *)0)->sun_path))
-		return pr_err_ret(-ENAMETOOLONG, "%s/%s: path too long for a unix socket",
-				  work_dir, LP_SOCKET_NAME);
+	if (n < 0 || (size_t)n >= len || (size_t)n >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		return pr_err_ret(-ENAMETOOLONG, "%s/%s: path too long for a unix socket", work_dir,
+				  LP_SOCKET_NAME);
 	return 0;
 }
 
@@ -227,14 +227,15 @@ static int send_hello(int sock, const struct lp_hello *h, int uffd, int pidfd)
 	char cbuf[CMSG_SPACE(LP_NR_FDS * sizeof(int))] = {0};
 	int fds[LP_NR_FDS] = {[LP_FD_UFFD] = uffd, [LP_FD_PIDFD] = pidfd};
 	struct iovec iov = {buf, sizeof(buf)};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1,
-			    .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+	struct msghdr mh = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
 	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
 	int r;
 
 	r = lp_hello_encode(h, buf, sizeof(buf));
 	if (r < 0)
-		return pr_err_ret(r, "bad hand-over of task %u (image set id or pid)", h->image_pid);
+		return pr_err_ret(r, "bad hand-over of task %u (image set id or pid)",
+				  h->image_pid);
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SCM_RIGHTS;
 	c->cmsg_len = CMSG_LEN(sizeof(fds));
@@ -244,8 +245,8 @@ static int send_hello(int sock, const struct lp_hello *h, int uffd, int pidfd)
 	return 0;
 }
 
-int uffd_send_to_daemon(const char *socket_path, uint32_t image_pid, pid_t task,
-			uint32_t nr_tasks, const char *image_set_id, int uffd)
+int uffd_send_to_daemon(const char *socket_path, uint32_t image_pid, pid_t task, uint32_t nr_tasks,
+			const char *image_set_id, int uffd)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	_cleanup_close_ int sock = -1, pidfd = -1;
@@ -258,7 +259,8 @@ int uffd_send_to_daemon(const char *socket_path, uint32_t image_pid, pid_t task,
 	int r;
 
 	if (strlen(socket_path) >= sizeof(sa.sun_path))
-		return pr_err_ret(-ENAMETOOLONG, "%s: path too long for a unix socket", socket_path);
+		return pr_err_ret(-ENAMETOOLONG, "%s: path too long for a unix socket",
+				  socket_path);
 	if (!image_set_id || strlen(image_set_id) != LP_IMAGE_SET_ID_LEN)
 		return pr_err_ret(-EINVAL, "malformed image set id");
 	strcpy(h.image_set_id, image_set_id);
@@ -281,24 +283,26 @@ int uffd_send_to_daemon(const char *socket_path, uint32_t image_pid, pid_t task,
 	}
 	r = send_hello(sock, &h, uffd, pidfd);
 	if (r < 0)
-		return pr_err_ret(r, "cannot send task %u to the lazy-pages daemon on %s", image_pid,
-				  socket_path);
+		return pr_err_ret(r, "cannot send task %u to the lazy-pages daemon on %s",
+				  image_pid, socket_path);
 	p = (struct pollfd){.fd = sock, .events = POLLIN};
 	do
 		r = poll(&p, 1, DAEMON_ANSWER_TIMEOUT_S * 1000);
 	while (r < 0 && errno == EINTR);
 	if (r <= 0)
-		return pr_err_ret(r < 0 ? negerrno() : -ETIMEDOUT,
-				  "the lazy-pages daemon on %s did not answer for task %u within %d s",
-				  socket_path, image_pid, DAEMON_ANSWER_TIMEOUT_S);
+		return pr_err_ret(
+		    r < 0 ? negerrno() : -ETIMEDOUT,
+		    "the lazy-pages daemon on %s did not answer for task %u within %d s",
+		    socket_path, image_pid, DAEMON_ANSWER_TIMEOUT_S);
 	n = recv(sock, buf, sizeof(buf), MSG_DONTWAIT);
 	if (n < 0)
 		return pr_err_ret(negerrno(), "no answer from the lazy-pages daemon on %s",
 				  socket_path);
 	if (n == 0)
-		return pr_err_ret(-ECONNRESET,
-				  "the lazy-pages daemon on %s hung up without answering for task %u",
-				  socket_path, image_pid);
+		return pr_err_ret(
+		    -ECONNRESET,
+		    "the lazy-pages daemon on %s hung up without answering for task %u",
+		    socket_path, image_pid);
 	r = lp_reply_decode(buf, (size_t)n, &rp, &why);
 	if (r < 0)
 		return pr_err_ret(r, "bad answer from the lazy-pages daemon on %s: %s", socket_path,

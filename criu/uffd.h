@@ -49,7 +49,7 @@ int uffd_socket_path(const char *work_dir, char *buf, size_t len);
  * may the task run), or -errno with the reason printed. uffd stays ours:
  * close it afterwards either way.
  */
-int uffd_send_to_daemon(const char *socket_path, uint32_t image_pid, pid_t task,
-			uint32_t nr_tasks, const char *image_set_id, int uffd);
+int uffd_send_to_daemon(const char *socket_path, uint32_t image_pid, pid_t task, uint32_t nr_tasks,
+			const char *image_set_id, int uffd);
 
 #endif

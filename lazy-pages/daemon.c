@@ -256,13 +256,15 @@ static void fail_task(struct lp_ctx *c, struct lp_served *s, const char *why, bo
 		int r = lp_task_poison(t);
 
 		if (r < 0)
-			pr_err("a child forked by image task %u can't be failed (%s): its %llu missing "
+			pr_err("a child forked by image task %u can't be failed (%s): its %llu "
+			       "missing "
 			       "pages will read as zeros\n",
 			       t->image_pid, strerror(-r), (unsigned long long)t->missing.nr_pages);
 		else
-			pr_err("a child forked by image task %u: %s; its %llu missing pages now raise "
-			       "SIGBUS\n",
-			       t->image_pid, why, (unsigned long long)t->missing.nr_pages);
+			pr_err(
+			    "a child forked by image task %u: %s; its %llu missing pages now raise "
+			    "SIGBUS\n",
+			    t->image_pid, why, (unsigned long long)t->missing.nr_pages);
 	}
 }
 
@@ -354,7 +356,8 @@ static void task_result(struct lp_ctx *c, struct lp_served *s, long r)
 		finish_task(c, s, "all pages in place");
 }
 
-static void send_reply(int fd, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void send_reply(int fd, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void send_reply(int fd, int status, const char *fmt, ...)
 {
 	struct lp_reply rp = {.status = status};
@@ -412,8 +415,8 @@ static void handle_hello(struct lp_ctx *c, struct lp_conn *conn)
 	uint8_t buf[LP_HELLO_SIZE + 1];
 	char cbuf[CMSG_SPACE(4 * sizeof(int))];
 	struct iovec iov = {buf, sizeof(buf)};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1,
-			    .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+	struct msghdr mh = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
 	_cleanup_close_ int uffd = -1, pidfd = -1;
 	struct lp_task *t;
 	struct lp_hello h;
@@ -546,9 +549,9 @@ static void handle_signal(struct lp_ctx *c)
 	struct signalfd_siginfo si;
 
 	if (read(c->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-		c->stop_reason = si.ssi_signo == SIGINT ? "interrupted (SIGINT)" :
-				 si.ssi_signo == SIGHUP ? "hung up (SIGHUP)" :
-							  "terminated (SIGTERM)";
+		c->stop_reason = si.ssi_signo == SIGINT	  ? "interrupted (SIGINT)"
+				 : si.ssi_signo == SIGHUP ? "hung up (SIGHUP)"
+							  : "terminated (SIGTERM)";
 }
 
 static bool background_work(struct lp_ctx *c)
@@ -639,9 +642,10 @@ static int serve(struct lp_ctx *c)
 			if (!idle_since)
 				idle_since = now_ms();
 			else if (now_ms() - idle_since > WAIT_MORE_TASKS_MS)
-				return pr_err_ret(-ETIMEDOUT,
-						  "restore announced %u tasks, only %u were handed over",
-						  c->expected, c->handed_over);
+				return pr_err_ret(
+				    -ETIMEDOUT,
+				    "restore announced %u tasks, only %u were handed over",
+				    c->expected, c->handed_over);
 		} else {
 			idle_since = 0;
 		}
@@ -699,8 +703,8 @@ static void ctx_fini(struct lp_ctx *c)
 
 int lazy_pages_run(const struct lp_config *cfg)
 {
-	struct lp_ctx c = {.cfg = cfg, .dirfd = -1, .listen_fd = -1, .epfd = -1, .sigfd = -1,
-			   .wd_sock = -1};
+	struct lp_ctx c = {
+	    .cfg = cfg, .dirfd = -1, .listen_fd = -1, .epfd = -1, .sigfd = -1, .wd_sock = -1};
 	int r;
 
 	clock_gettime(CLOCK_MONOTONIC, &c.t0);

@@ -46,8 +46,7 @@ int lp_image_set_id_valid(const char *s)
 int lp_hello_encode(const struct lp_hello *h, uint8_t *buf, size_t len)
 {
 	if (len < LP_HELLO_SIZE || !h->image_pid || h->image_pid > LP_PID_MAX || !h->nr_tasks ||
-	    h->nr_tasks > LP_MAX_TASKS ||
-	    !lp_image_set_id_valid(h->image_set_id))
+	    h->nr_tasks > LP_MAX_TASKS || !lp_image_set_id_valid(h->image_set_id))
 		return -EINVAL;
 	memset(buf, 0, LP_HELLO_SIZE);
 	put32(buf, LP_HELLO_MAGIC);

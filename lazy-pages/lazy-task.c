@@ -86,8 +86,9 @@ static long fill_span(struct lp_task *t, const struct lp_env *env, uint64_t addr
 		r = env->src->ops->fetch(env->src, t->image_pid, src + done * 4096,
 					 (n - done) < limit ? (n - done) : limit, &run);
 		if (r < 0)
-			return pr_err_ret(r, "task %d (image %u): no pages for 0x%llx from %s", t->pid,
-					  t->image_pid, (unsigned long long)(src + done * 4096),
+			return pr_err_ret(r, "task %d (image %u): no pages for 0x%llx from %s",
+					  t->pid, t->image_pid,
+					  (unsigned long long)(src + done * 4096),
 					  env->src->ops->name);
 		len = run.nr_pages * 4096;
 		if (run.data) {
@@ -124,7 +125,8 @@ static long fill_span(struct lp_task *t, const struct lp_env *env, uint64_t addr
 		case EEXIST:
 			/* The page is there already: not an error. */
 			env->stats->eexist++;
-			lazy_ranges_remove(&t->missing, addr + done * 4096, addr + (done + 1) * 4096);
+			lazy_ranges_remove(&t->missing, addr + done * 4096,
+					   addr + (done + 1) * 4096);
 			wake_page(t, addr + done * 4096);
 			done++;
 			break;
@@ -146,7 +148,8 @@ static long fill_span(struct lp_task *t, const struct lp_env *env, uint64_t addr
 			done++;
 			break;
 		default:
-			return pr_err_ret(-err, "task %d (image %u): cannot fill 0x%llx (%llu pages)",
+			return pr_err_ret(-err,
+					  "task %d (image %u): cannot fill 0x%llx (%llu pages)",
 					  t->pid, t->image_pid, (unsigned long long)dst,
 					  (unsigned long long)run.nr_pages);
 		}
@@ -296,7 +299,8 @@ static int handle_msg(struct lp_task *t, const struct lp_env *env, const struct 
 		 * on, so these pages are never filled from the image. */
 		pr_debug("task %d: %s 0x%llx-0x%llx\n", t->pid,
 			 m->event == UFFD_EVENT_REMOVE ? "madvise remove" : "munmap",
-			 (unsigned long long)m->arg.remove.start, (unsigned long long)m->arg.remove.end);
+			 (unsigned long long)m->arg.remove.start,
+			 (unsigned long long)m->arg.remove.end);
 		r = lazy_ranges_remove(&t->missing, m->arg.remove.start & ~4095ull,
 				       (m->arg.remove.end + 4095) & ~4095ull);
 		break;
@@ -324,7 +328,8 @@ int lp_task_handle_uffd(struct lp_task *t, const struct lp_env *env)
 			return pr_err_ret(negerrno(), "task %d: reading its userfaultfd", t->pid);
 		}
 		if (n == 0 || n % sizeof(msgs[0]))
-			return pr_err_ret(-EPROTO, "task %d: short read from its userfaultfd", t->pid);
+			return pr_err_ret(-EPROTO, "task %d: short read from its userfaultfd",
+					  t->pid);
 		/*
 		 * Events first, in order, then faults. Reading a fork event
 		 * lets the parent run on: the child must be adopted (and held

@@ -88,7 +88,8 @@ static int load_pagemap(int dirfd, uint32_t pid, struct local_task *t, uint64_t 
 		return pr_err_ret(-EINVAL, "%s: no pagemap head", name);
 	head = (PagemapHead *)hm;
 	if (head->id != pid)
-		return pr_err_ret(-EINVAL, "%s: belongs to id %llu", name, (unsigned long long)head->id);
+		return pr_err_ret(-EINVAL, "%s: belongs to id %llu", name,
+				  (unsigned long long)head->id);
 	if (head->nr_entries > MAX_ENTRIES)
 		return pr_err_ret(-EINVAL, "%s: %llu entries, too many", name,
 				  (unsigned long long)head->nr_entries);
@@ -107,16 +108,17 @@ static int load_pagemap(int dirfd, uint32_t pid, struct local_task *t, uint64_t 
 			break;
 		pe = (PagemapEntry *)m;
 		if (nr >= head->nr_entries)
-			return pr_err_ret(-EINVAL, "%s: more entries than the head says (%llu)", name,
-					  (unsigned long long)head->nr_entries);
+			return pr_err_ret(-EINVAL, "%s: more entries than the head says (%llu)",
+					  name, (unsigned long long)head->nr_entries);
 		if ((pe->vaddr & 4095) || !pe->nr_pages ||
 		    __builtin_mul_overflow(pe->nr_pages, 4096ull, &len) ||
 		    pe->vaddr >= USER_ADDR_LIMIT || len > USER_ADDR_LIMIT - pe->vaddr)
-			return pr_err_ret(-EINVAL, "%s: entry %zu (0x%llx, %llu pages) is out of range",
-					  name, nr, (unsigned long long)pe->vaddr,
-					  (unsigned long long)pe->nr_pages);
+			return pr_err_ret(
+			    -EINVAL, "%s: entry %zu (0x%llx, %llu pages) is out of range", name, nr,
+			    (unsigned long long)pe->vaddr, (unsigned long long)pe->nr_pages);
 		if (nr && pe->vaddr < prev_end)
-			return pr_err_ret(-EINVAL, "%s: entry %zu at 0x%llx overlaps or is out of order",
+			return pr_err_ret(-EINVAL,
+					  "%s: entry %zu at 0x%llx overlaps or is out of order",
 					  name, nr, (unsigned long long)pe->vaddr);
 		e[nr] = (struct local_entry){pe->vaddr, pe->nr_pages, file_pages, pe->flags};
 		if (pe->flags & PAGEMAP_FLAG__PE_PAGES)
@@ -247,7 +249,8 @@ static int local_fetch(struct page_source *src, uint32_t pid, uint64_t vaddr, ui
 		}
 		if (n > READ_BUF_PAGES)
 			n = READ_BUF_PAGES;
-		r = pread_all(t->pages_fd, ls->buf, n * 4096, (off_t)img_pages_offset(e->file_page + off));
+		r = pread_all(t->pages_fd, ls->buf, n * 4096,
+			      (off_t)img_pages_offset(e->file_page + off));
 		if (r < 0)
 			return pr_err_ret(r, "pages-%u.img: reading %llu pages at page %llu", pid,
 					  (unsigned long long)n,
@@ -271,10 +274,10 @@ static void local_close(struct page_source *src)
 }
 
 static const struct page_source_ops local_ops = {
-	.name = "local images",
-	.open_task = local_open_task,
-	.fetch = local_fetch,
-	.close = local_close,
+    .name = "local images",
+    .open_task = local_open_task,
+    .fetch = local_fetch,
+    .close = local_close,
 };
 
 int page_source_local_open(int dirfd, struct page_source **ret)

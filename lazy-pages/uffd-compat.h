@@ -21,7 +21,7 @@ struct uffdio_poison {
 
 /* What the lazy restore needs from the kernel, and what it uses if offered. */
 #define LP_UFFD_REQUIRED_FEATURES                                                                  \
-	(UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_EVENT_REMAP | UFFD_FEATURE_EVENT_REMOVE |         \
+	(UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_EVENT_REMAP | UFFD_FEATURE_EVENT_REMOVE |          \
 	 UFFD_FEATURE_EVENT_UNMAP)
 #define LP_UFFD_OPTIONAL_FEATURES UFFD_FEATURE_POISON
 

@@ -56,8 +56,9 @@ static void kill_all(struct wd_task *t, size_t nr)
 			nr_children++;
 			continue;
 		}
-		pr_err("the lazy-pages daemon died with pages of task %d still missing: killing it\n",
-		       t[i].pid);
+		pr_err(
+		    "the lazy-pages daemon died with pages of task %d still missing: killing it\n",
+		    t[i].pid);
 		/* Children it forked have pid-less uffds: they die as its
 		 * descendants. */
 		lp_kill_tree(t[i].pid, t[i].pidfd, "the lazy-pages daemon died");
@@ -92,8 +93,10 @@ static void watchdog_main(int sock)
 		struct wd_msg m;
 		char cbuf[CMSG_SPACE(2 * sizeof(int))];
 		struct iovec iov = {&m, sizeof(m)};
-		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1,
-				    .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+		struct msghdr mh = {.msg_iov = &iov,
+				    .msg_iovlen = 1,
+				    .msg_control = cbuf,
+				    .msg_controllen = sizeof(cbuf)};
 		struct cmsghdr *c;
 		ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
 		int fds[2] = {-1, -1};

@@ -44,8 +44,8 @@ static int fails;
 		}                                                                                  \
 	} while (0)
 
-#define PG	4096ul
-#define SET_ID	"00112233445566778899aabbccddeeff"
+#define PG     4096ul
+#define SET_ID "00112233445566778899aabbccddeeff"
 
 /* Exit codes of a task child. */
 enum { T_OK = 0, T_SETUP = 2, T_BADPAGE = 3, T_FORKCHILD = 4 };
@@ -192,8 +192,10 @@ static int start_daemon(struct env *e)
 		return -1;
 	e->daemon = fork();
 	if (e->daemon == 0) {
-		struct lp_config cfg = {.images_dir = e->dir, .work_dir = e->dir,
-					.ready = daemon_ready, .ready_arg = &p[1],
+		struct lp_config cfg = {.images_dir = e->dir,
+					.work_dir = e->dir,
+					.ready = daemon_ready,
+					.ready_arg = &p[1],
 					.close_in_watchdog = -1};
 
 		close(p[0]);
@@ -410,14 +412,17 @@ static void env_init(struct env *e, unsigned long nr_pages, int small_layout)
 	munmap(probe, (nr_pages + 512) * PG);
 	if (small_layout) {
 		/* data | hole | data | zero entry | data */
-		e->lay[0] = (struct layout_entry){0, 1000, PAGEMAP_FLAG__PE_PAGES | PAGEMAP_FLAG__PE_LAZY};
-		e->lay[1] = (struct layout_entry){1100, 400, PAGEMAP_FLAG__PE_PAGES | PAGEMAP_FLAG__PE_LAZY};
+		e->lay[0] =
+		    (struct layout_entry){0, 1000, PAGEMAP_FLAG__PE_PAGES | PAGEMAP_FLAG__PE_LAZY};
+		e->lay[1] = (struct layout_entry){1100, 400,
+						  PAGEMAP_FLAG__PE_PAGES | PAGEMAP_FLAG__PE_LAZY};
 		e->lay[2] = (struct layout_entry){1500, 100, PAGEMAP_FLAG__PE_LAZY};
 		e->lay[3] = (struct layout_entry){1600, nr_pages - 1600,
 						  PAGEMAP_FLAG__PE_PAGES | PAGEMAP_FLAG__PE_LAZY};
 		e->nr_lay = 4;
 	} else {
-		e->lay[0] = (struct layout_entry){0, nr_pages, PAGEMAP_FLAG__PE_PAGES | PAGEMAP_FLAG__PE_LAZY};
+		e->lay[0] = (struct layout_entry){0, nr_pages,
+						  PAGEMAP_FLAG__PE_PAGES | PAGEMAP_FLAG__PE_LAZY};
 		e->nr_lay = 1;
 	}
 	dirfd = open(e->dir, O_RDONLY | O_DIRECTORY);
@@ -442,9 +447,9 @@ static void test_serving(void)
 		const char *name;
 		enum mode mode;
 	} tasks[] = {
-		{"random reads", M_READ},   {"random reads (2nd task)", M_READ},
-		{"fork, both read", M_FORK}, {"munmap/DONTNEED before touch", M_DROP},
-		{"mremap before touch", M_REMAP},
+	    {"random reads", M_READ},	      {"random reads (2nd task)", M_READ},
+	    {"fork, both read", M_FORK},      {"munmap/DONTNEED before touch", M_DROP},
+	    {"mremap before touch", M_REMAP},
 	};
 	pid_t pids[ARRAY_SIZE(tasks)];
 	struct env e;
@@ -566,8 +571,9 @@ static void test_daemon_dies(int sig, bool with_fork)
 
 		while (poll(&p, 1, 5000) == 1 && (n = read(note[0], &c, 1)) == 1) {
 			if (c == 'B') {
-				fprintf(stderr, "daemon killed by signal %d: a %s read a wrong page\n",
-					sig, with_fork ? "task or its child" : "task");
+				fprintf(stderr,
+					"daemon killed by signal %d: a %s read a wrong page\n", sig,
+					with_fork ? "task or its child" : "task");
 				fails++;
 			}
 		}
@@ -710,7 +716,8 @@ static void bench(void)
 		src = mmap(NULL, n * PG + 4096, PROT_READ, MAP_SHARED, fd, 0);
 		for (unsigned long i = 0; i < n * PG + 4096; i += PG)
 			(void)*(volatile char *)((char *)src + i);
-		dst = mmap(NULL, n * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		dst =
+		    mmap(NULL, n * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		t0 = now_s();
 		memcpy(dst, (char *)src + 4096, n * PG);
 		t_memcpy = now_s() - t0;

@@ -54,10 +54,11 @@ struct corrupt {
 };
 
 static const struct corrupt corruptions[] = {
-	{"magic", 0, 0x00},	     {"magic high", 3, 0xff},	{"version", 4, 2},
-	{"flags", 6, 1},	     {"pid zero", 8, 0},	{"pid huge", 11, 0xff},
-	{"tasks huge", 15, 0x80},    {"id not hex", 16, 'g'},	{"id NUL", 20, 0},
-	{"id last not hex", 47, ' '},
+    {"magic", 0, 0x00},	      {"magic high", 3, 0xff},
+    {"version", 4, 2},	      {"flags", 6, 1},
+    {"pid zero", 8, 0},	      {"pid huge", 11, 0xff},
+    {"tasks huge", 15, 0x80}, {"id not hex", 16, 'g'},
+    {"id NUL", 20, 0},	      {"id last not hex", 47, ' '},
 };
 
 static void test_hello_corrupt(void)
