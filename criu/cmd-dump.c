@@ -9,9 +9,11 @@ static int run(const struct opts *o)
 }
 
 const struct command cmd_dump = {
-	.name = "dump",
-	.summary = "Checkpoint a process tree into an images directory",
-	.usage = "",
-	.accepted = OPT_TREE | OPT_IMAGES_DIR | OPT_WORK_DIR | OPT_SHELL_JOB | OPT_LEAVE_RUNNING | OPT_LAZY_PAGES | OPT_ADDRESS | OPT_PORT | OPT_PAGE_SERVER | OPT_STATUS_FD | OPT_PREV_IMAGES_DIR | OPT_TCP_ESTABLISHED,
-	.run = run,
+    .name = "dump",
+    .summary = "Checkpoint a process tree into an images directory",
+    .usage = "",
+    .accepted = OPT_TREE | OPT_IMAGES_DIR | OPT_WORK_DIR | OPT_SHELL_JOB | OPT_LEAVE_RUNNING |
+		OPT_LAZY_PAGES | OPT_ADDRESS | OPT_PORT | OPT_PAGE_SERVER | OPT_STATUS_FD |
+		OPT_PREV_IMAGES_DIR | OPT_TCP_ESTABLISHED,
+    .run = run,
 };

@@ -135,7 +135,8 @@ static int classify_fd(const struct dump_ctx *ctx, pid_t pid, int fd, const char
 	case S_IFCHR:
 		if (dump_chr_is_tty(major(st->st_rdev), minor(st->st_rdev))) {
 			if (!ctx->o->shell_job) {
-				pr_err("not supported: fd %d of process %d is a terminal (use --shell-job)\n",
+				pr_err("not supported: fd %d of process %d is a terminal (use "
+				       "--shell-job)\n",
 				       fd, pid);
 				return -EOPNOTSUPP;
 			}

@@ -17,14 +17,14 @@
 #include "mm.pb-c.h"
 #include "pagemap.pb-c.h"
 
-#define PAGE_SZ		 4096u
-#define PM_PRESENT	 (1ULL << 63)
-#define PM_SWAP		 (1ULL << 62)
-#define PM_FILE		 (1ULL << 61) /* file page or shared anonymous page */
+#define PAGE_SZ	   4096u
+#define PM_PRESENT (1ULL << 63)
+#define PM_SWAP	   (1ULL << 62)
+#define PM_FILE	   (1ULL << 61) /* file page or shared anonymous page */
 /* Pagemap entries read per pread (512 KiB). */
-#define PAGEMAP_CHUNK	 65536u
+#define PAGEMAP_CHUNK 65536u
 /* process_vm_readv takes at most IOV_MAX remote iovecs per call. */
-#define BATCH_IOVS	 1024u
+#define BATCH_IOVS 1024u
 
 static bool starts_with(const char *s, const char *prefix)
 {
@@ -44,13 +44,13 @@ int dump_vma_kind(const struct proc_vma *v, char *why, size_t whylen)
 	if (!strcmp(path, "[vsyscall]"))
 		return VMA_KIND__VMA_VSYSCALL;
 	if (v->vm_io) {
-		snprintf(why, whylen, "device memory mapping at %#lx (%s)",
-			 (unsigned long)v->start, path);
+		snprintf(why, whylen, "device memory mapping at %#lx (%s)", (unsigned long)v->start,
+			 path);
 		return -EOPNOTSUPP;
 	}
-	if (v->shared && (v->ino == 0 || starts_with(path, "/dev/zero") ||
-			  starts_with(path, "/SYSV") || starts_with(path, "[anon_shmem:") ||
-			  starts_with(path, "/memfd:"))) {
+	if (v->shared &&
+	    (v->ino == 0 || starts_with(path, "/dev/zero") || starts_with(path, "/SYSV") ||
+	     starts_with(path, "[anon_shmem:") || starts_with(path, "/memfd:"))) {
 		snprintf(why, whylen, "shared anonymous memory at %#lx", (unsigned long)v->start);
 		return -EOPNOTSUPP;
 	}
@@ -415,8 +415,7 @@ static int scan_vma(struct mm_dumper *d, const struct proc_vma *v, uint32_t idx,
 	return 0;
 }
 
-static int write_pagemap(struct dump_ctx *ctx, const struct dump_task *t,
-			 const struct mm_dumper *d)
+static int write_pagemap(struct dump_ctx *ctx, const struct dump_task *t, const struct mm_dumper *d)
 {
 	PagemapHead head = PAGEMAP_HEAD__INIT;
 	_cleanup_img_ struct img *img = NULL;
@@ -616,8 +615,8 @@ int dump_mm(struct dump_ctx *ctx, struct dump_task *t)
 	ctx->stats.nr_vmas += t->vmas.nr;
 	ctx->stats.nr_pages += d->nr_pages;
 	ctx->stats.nr_zero += d->nr_zero;
-	pr_info("process %d: %zu VMAs, %lu pages saved, %lu zero pages left as holes\n",
-		t->pid, t->vmas.nr, (unsigned long)d->nr_pages, (unsigned long)d->nr_zero);
+	pr_info("process %d: %zu VMAs, %lu pages saved, %lu zero pages left as holes\n", t->pid,
+		t->vmas.nr, (unsigned long)d->nr_pages, (unsigned long)d->nr_zero);
 out:
 	/* On error the thread still has to stop before the image goes. */
 	writer_finish(&d->writer);

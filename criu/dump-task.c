@@ -139,8 +139,9 @@ static int dump_itimers(struct dump_task *t)
 		}
 		t->itimers[i].which = which[i];
 		t->itimers[i].interval_usec =
-			(uint64_t)v->it_interval.tv_sec * 1000000 + v->it_interval.tv_usec;
-		t->itimers[i].value_usec = (uint64_t)v->it_value.tv_sec * 1000000 + v->it_value.tv_usec;
+		    (uint64_t)v->it_interval.tv_sec * 1000000 + v->it_interval.tv_usec;
+		t->itimers[i].value_usec =
+		    (uint64_t)v->it_value.tv_sec * 1000000 + v->it_value.tv_usec;
 	}
 	return 0;
 }

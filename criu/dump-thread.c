@@ -48,9 +48,9 @@ int dump_peek_signals(pid_t tid, bool shared, struct dump_siginfo **ret, size_t 
 
 	for (;;) {
 		struct __ptrace_peeksiginfo_args args = {
-			.off = nr,
-			.flags = shared ? PTRACE_PEEKSIGINFO_SHARED : 0,
-			.nr = 32,
+		    .off = nr,
+		    .flags = shared ? PTRACE_PEEKSIGINFO_SHARED : 0,
+		    .nr = 32,
 		};
 		struct dump_siginfo *n;
 		long got;
@@ -120,8 +120,7 @@ int dump_thread_ptrace_state(struct dump_task *t, struct dump_thread *th)
 	memset(&rseq, 0, sizeof(rseq));
 	r = ptrace(PTRACE_GET_RSEQ_CONFIGURATION, th->tid, (void *)sizeof(rseq), &rseq);
 	if (r < 0)
-		return pr_err_ret(-errno, "thread %d: cannot read the rseq configuration",
-				  th->tid);
+		return pr_err_ret(-errno, "thread %d: cannot read the rseq configuration", th->tid);
 	if (rseq.rseq_abi_pointer) {
 		th->has_rseq = true;
 		th->rseq_ptr = rseq.rseq_abi_pointer;
@@ -191,10 +190,10 @@ int dump_thread_msg(const struct dump_thread *th, struct thread_msg *m)
 	const struct user_regs_struct *r = &th->rt.regs;
 
 	*m = (struct thread_msg){
-		.tc = THREAD_CORE_ENTRY__INIT,
-		.regs = USER_REGS_ENTRY__INIT,
-		.rseq = RSEQ_ENTRY__INIT,
-		.ss = SIGALTSTACK_ENTRY__INIT,
+	    .tc = THREAD_CORE_ENTRY__INIT,
+	    .regs = USER_REGS_ENTRY__INIT,
+	    .rseq = RSEQ_ENTRY__INIT,
+	    .ss = SIGALTSTACK_ENTRY__INIT,
 	};
 	m->regs.r15 = r->r15;
 	m->regs.r14 = r->r14;

@@ -316,7 +316,8 @@ int dump_tree(const struct opts *o)
 	} else if (o->leave_running) {
 		r = seize_resume_tree(&ctx);
 		if (r < 0)
-			pr_err("the images are complete, but the tree may not have resumed cleanly\n");
+			pr_err(
+			    "the images are complete, but the tree may not have resumed cleanly\n");
 	} else {
 		seize_kill_tree(&ctx);
 	}
@@ -328,11 +329,12 @@ int dump_tree(const struct opts *o)
 
 		for (size_t i = 0; i < ctx.nr_tasks; i++)
 			nr_threads += ctx.tasks[i].nr_threads;
-		pr_msg("dump: %zu process(es), %zu thread(s), %lu VMAs, %lu pages (%.1f MiB, %lu zero "
-		       "pages skipped) in %.3f s (%.0f MiB/s); tree %s\n",
-		       ctx.nr_tasks, nr_threads, (unsigned long)ctx.stats.nr_vmas,
-		       (unsigned long)ctx.stats.nr_pages, mib, (unsigned long)ctx.stats.nr_zero,
-		       secs, secs > 0 ? mib / secs : 0.0, o->leave_running ? "left running" : "killed");
+		pr_msg(
+		    "dump: %zu process(es), %zu thread(s), %lu VMAs, %lu pages (%.1f MiB, %lu zero "
+		    "pages skipped) in %.3f s (%.0f MiB/s); tree %s\n",
+		    ctx.nr_tasks, nr_threads, (unsigned long)ctx.stats.nr_vmas,
+		    (unsigned long)ctx.stats.nr_pages, mib, (unsigned long)ctx.stats.nr_zero, secs,
+		    secs > 0 ? mib / secs : 0.0, o->leave_running ? "left running" : "killed");
 		r = opts_notify_status(o);
 	}
 	dump_ctx_free(&ctx);

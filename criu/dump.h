@@ -23,7 +23,7 @@ struct opts;
 /* Raw siginfo_t as the kernel hands it out (PTRACE_PEEKSIGINFO). */
 #define DUMP_SIGINFO_SIZE 128
 /* More queued signals than this in one queue is not a state we keep. */
-#define DUMP_MAX_PENDING  4096
+#define DUMP_MAX_PENDING 4096
 
 struct dump_siginfo {
 	unsigned char raw[DUMP_SIGINFO_SIZE];
@@ -124,7 +124,7 @@ struct dump_stats {
 
 struct dump_ctx {
 	const struct opts *o;
-	int dirfd; /* the images directory */
+	int dirfd;		 /* the images directory */
 	struct dump_task *tasks; /* parents before children; tasks[0] is the root */
 	size_t nr_tasks;
 	struct dump_file *files;

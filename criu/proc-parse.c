@@ -169,13 +169,13 @@ static const struct {
 	char name[3];
 	uint64_t bit;
 } vmflag_table[] = {
-	{"ac", VMA_FLAG__VMF_ACCOUNT},	 {"gd", VMA_FLAG__VMF_GROWSDOWN},
-	{"dc", VMA_FLAG__VMF_DONTCOPY},	 {"dd", VMA_FLAG__VMF_DONTDUMP},
-	{"hg", VMA_FLAG__VMF_HUGEPAGE},	 {"nh", VMA_FLAG__VMF_NOHUGEPAGE},
-	{"wf", VMA_FLAG__VMF_WIPEONFORK}, {"lo", VMA_FLAG__VMF_LOCKED},
-	{"nr", VMA_FLAG__VMF_NORESERVE}, {"sr", VMA_FLAG__VMF_SEQ_READ},
-	{"rr", VMA_FLAG__VMF_RAND_READ}, {"mg", VMA_FLAG__VMF_MERGEABLE},
-	{"sd", VMA_FLAG__VMF_SOFTDIRTY},
+    {"ac", VMA_FLAG__VMF_ACCOUNT},    {"gd", VMA_FLAG__VMF_GROWSDOWN},
+    {"dc", VMA_FLAG__VMF_DONTCOPY},   {"dd", VMA_FLAG__VMF_DONTDUMP},
+    {"hg", VMA_FLAG__VMF_HUGEPAGE},   {"nh", VMA_FLAG__VMF_NOHUGEPAGE},
+    {"wf", VMA_FLAG__VMF_WIPEONFORK}, {"lo", VMA_FLAG__VMF_LOCKED},
+    {"nr", VMA_FLAG__VMF_NORESERVE},  {"sr", VMA_FLAG__VMF_SEQ_READ},
+    {"rr", VMA_FLAG__VMF_RAND_READ},  {"mg", VMA_FLAG__VMF_MERGEABLE},
+    {"sd", VMA_FLAG__VMF_SOFTDIRTY},
 };
 
 int proc_parse_vmflags(const char *s, size_t len, uint64_t *ret, bool *ret_io)
@@ -194,7 +194,8 @@ int proc_parse_vmflags(const char *s, size_t len, uint64_t *ret, bool *ret_io)
 		while (c.p < c.end && *c.p != ' ' && *c.p != '\t' && *c.p != '\n')
 			c.p++;
 		/* Every flag the kernel prints is two lowercase letters or digits. */
-		if (c.p - tok != 2 || !(islower((unsigned char)tok[0]) || isdigit((unsigned char)tok[0])) ||
+		if (c.p - tok != 2 ||
+		    !(islower((unsigned char)tok[0]) || isdigit((unsigned char)tok[0])) ||
 		    !(islower((unsigned char)tok[1]) || isdigit((unsigned char)tok[1])))
 			return -EINVAL;
 		for (size_t i = 0; i < ARRAY_SIZE(vmflag_table); i++)
@@ -333,8 +334,8 @@ static const char *find_key(const char *text, size_t len, const char *key, size_
 }
 
 /* Exactly one number in the value, trailing blanks allowed. */
-static int key_number(const char *text, size_t len, const char *key, unsigned base,
-		      uint64_t max, uint64_t *ret)
+static int key_number(const char *text, size_t len, const char *key, unsigned base, uint64_t max,
+		      uint64_t *ret)
 {
 	size_t vl;
 	const char *v = find_key(text, len, key, &vl);
@@ -475,8 +476,7 @@ int proc_parse_stat(const char *text, size_t len, struct proc_stat *ret)
 	size_t comm_len;
 
 	memset(&st, 0, sizeof(st));
-	if (parse_unsigned(&c, 10, &pid) < 0 || pid == 0 || pid > INT_MAX ||
-	    expect_char(&c, ' '))
+	if (parse_unsigned(&c, 10, &pid) < 0 || pid == 0 || pid > INT_MAX || expect_char(&c, ' '))
 		return -EINVAL;
 	open = c.p;
 	if (cur_eof(&c) || *open != '(')

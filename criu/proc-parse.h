@@ -22,11 +22,11 @@ struct proc_vma {
 	bool shared;	/* 's' in the permissions, else 'p' */
 	uint64_t dev;	/* makedev(major, minor), as stat() reports st_dev */
 	uint64_t ino;
-	char *path;	/* heap; NULL when the line has no name */
-	bool deleted;	/* " (deleted)" was stripped from path */
-	uint64_t vmflags;	/* VMF_* bits of mm.proto */
-	bool has_vmflags;	/* a VmFlags line was seen */
-	bool vm_io;		/* "io" or "pf": device memory, no pages to read */
+	char *path;	  /* heap; NULL when the line has no name */
+	bool deleted;	  /* " (deleted)" was stripped from path */
+	uint64_t vmflags; /* VMF_* bits of mm.proto */
+	bool has_vmflags; /* a VmFlags line was seen */
+	bool vm_io;	  /* "io" or "pf": device memory, no pages to read */
 };
 
 struct proc_vmas {

@@ -52,7 +52,8 @@ static int wait_interrupt_stop(struct dump_thread *th, bool *ret_group_stop)
 		}
 		if (p == 0) {
 			if (now_ms() > deadline) {
-				pr_err("thread %d did not stop within %d ms (uninterruptible sleep?)\n",
+				pr_err("thread %d did not stop within %d ms (uninterruptible "
+				       "sleep?)\n",
 				       th->tid, SEIZE_TIMEOUT_MS);
 				return -ETIMEDOUT;
 			}
@@ -263,8 +264,10 @@ static int add_children(struct dump_ctx *ctx, size_t idx)
 		snprintf(name, sizeof(name), "task/%d/children", tid);
 		r = dump_read_proc(pid, name, &text, &len);
 		if (r == -ENOENT)
-			return pr_err_ret(r, "/proc/%d/%s is missing (kernel without "
-					     "CONFIG_PROC_CHILDREN?)", pid, name);
+			return pr_err_ret(r,
+					  "/proc/%d/%s is missing (kernel without "
+					  "CONFIG_PROC_CHILDREN?)",
+					  pid, name);
 		if (r < 0)
 			return pr_err_ret(r, "cannot read /proc/%d/%s", pid, name);
 		r = proc_parse_pid_list(text, len, &children, &nr, SEIZE_MAX_TASKS);
@@ -429,12 +432,14 @@ void seize_kill_tree(struct dump_ctx *ctx)
 
 				if (p < 0 && errno == EINTR)
 					continue;
-				if (p < 0 || (p > 0 && (WIFEXITED(status) || WIFSIGNALED(status)))) {
+				if (p < 0 ||
+				    (p > 0 && (WIFEXITED(status) || WIFSIGNALED(status)))) {
 					th->seized = false;
 				} else if (p == 0) {
 					if (now_ms() > deadline) {
-						pr_warn("thread %d: no exit seen %d ms after SIGKILL\n",
-							th->tid, SEIZE_TIMEOUT_MS);
+						pr_warn(
+						    "thread %d: no exit seen %d ms after SIGKILL\n",
+						    th->tid, SEIZE_TIMEOUT_MS);
 						th->seized = false;
 					} else {
 						usleep(1000);

@@ -220,8 +220,7 @@ static void *read_one(int dirfd, const char *name, enum img_type type)
 }
 
 /* All messages of an image; count in *nr. */
-static ProtobufCMessage **read_all_msgs(int dirfd, const char *name, enum img_type type,
-					size_t *nr)
+static ProtobufCMessage **read_all_msgs(int dirfd, const char *name, enum img_type type, size_t *nr)
 {
 	ProtobufCMessage **v = NULL, *m;
 	struct img *img = NULL;

@@ -32,38 +32,34 @@ static const struct maps_case {
 	bool shared, deleted;
 	const char *path;
 } maps_cases[] = {
-	{"558572927000-558572929000 r--p 00000000 fe:00 247134                     /usr/bin/cat",
-	 0, 0x558572927000, 0x558572929000, 0, 247134, 0xfe, 0, PROT_READ, false, false,
-	 "/usr/bin/cat"},
-	{"7f00aa000000-7f00aa021000 rw-p 00000000 00:00 0 \n", 0, 0x7f00aa000000,
-	 0x7f00aa021000, 0, 0, 0, 0, PROT_READ | PROT_WRITE, false, false, NULL},
-	{"7ffd1c3f0000-7ffd1c411000 rw-p 00000000 00:00 0                          [stack]", 0,
-	 0x7ffd1c3f0000, 0x7ffd1c411000, 0, 0, 0, 0, PROT_READ | PROT_WRITE, false, false,
-	 "[stack]"},
-	{"7f1000000000-7f1000002000 r-xs 00003000 103:02 17   /tmp/a dir/with  spaces.bin", 0,
-	 0x7f1000000000, 0x7f1000002000, 0x3000, 17, 0x103, 2, PROT_READ | PROT_EXEC, true, false,
-	 "/tmp/a dir/with  spaces.bin"},
-	{"7f1000000000-7f1000001000 rw-s 00000000 00:01 1025    /dev/zero (deleted)", 0,
-	 0x7f1000000000, 0x7f1000001000, 0, 1025, 0, 1, PROT_READ | PROT_WRITE, true, true,
-	 "/dev/zero"},
-	{"7f1000000000-7f1000001000 ---p 00000000 00:00 0        [anon:my heap (x)]", 0,
-	 0x7f1000000000, 0x7f1000001000, 0, 0, 0, 0, 0, false, false, "[anon:my heap (x)]"},
-	{"ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]",
-	 0, 0xffffffffff600000, 0xffffffffff601000, 0, 0, 0, 0, PROT_EXEC, false, false,
-	 "[vsyscall]"},
-	/* malformed */
-	{"", -EINVAL},
-	{"7f1000001000-7f1000000000 rw-p 00000000 00:00 0", -EINVAL}, /* end < start */
-	{"7f1000000000-7f1000000000 rw-p 00000000 00:00 0", -EINVAL}, /* empty */
-	{"7f1000000001-7f1000001000 rw-p 00000000 00:00 0", -EINVAL}, /* unaligned */
-	{"7f1000000000-7f1000001000 rw-x 00000000 00:00 0", -EINVAL}, /* bad share bit */
-	{"7f1000000000-7f1000001000 rwzp 00000000 00:00 0", -EINVAL},
-	{"7f1000000000-7f1000001000 rw-p 0000zz00 00:00 0", -EINVAL},
-	{"7f1000000000-7f1000001000 rw-p 00000000 0000 0", -EINVAL},
-	{"7f1000000000-7f1000001000 rw-p 00000000 00:00", -EINVAL},
-	{"7f1000000000-7f1000001000 rw-p 00000000 00:00 12x /a", -EINVAL},
-	{"7f1000000000-7f1000001000 rw-p", -EINVAL},
-	{"10000000000000000-10000000001000 rw-p 00000000 00:00 0", -EINVAL}, /* overflow */
+    {"558572927000-558572929000 r--p 00000000 fe:00 247134                     /usr/bin/cat", 0,
+     0x558572927000, 0x558572929000, 0, 247134, 0xfe, 0, PROT_READ, false, false, "/usr/bin/cat"},
+    {"7f00aa000000-7f00aa021000 rw-p 00000000 00:00 0 \n", 0, 0x7f00aa000000, 0x7f00aa021000, 0, 0,
+     0, 0, PROT_READ | PROT_WRITE, false, false, NULL},
+    {"7ffd1c3f0000-7ffd1c411000 rw-p 00000000 00:00 0                          [stack]", 0,
+     0x7ffd1c3f0000, 0x7ffd1c411000, 0, 0, 0, 0, PROT_READ | PROT_WRITE, false, false, "[stack]"},
+    {"7f1000000000-7f1000002000 r-xs 00003000 103:02 17   /tmp/a dir/with  spaces.bin", 0,
+     0x7f1000000000, 0x7f1000002000, 0x3000, 17, 0x103, 2, PROT_READ | PROT_EXEC, true, false,
+     "/tmp/a dir/with  spaces.bin"},
+    {"7f1000000000-7f1000001000 rw-s 00000000 00:01 1025    /dev/zero (deleted)", 0, 0x7f1000000000,
+     0x7f1000001000, 0, 1025, 0, 1, PROT_READ | PROT_WRITE, true, true, "/dev/zero"},
+    {"7f1000000000-7f1000001000 ---p 00000000 00:00 0        [anon:my heap (x)]", 0, 0x7f1000000000,
+     0x7f1000001000, 0, 0, 0, 0, 0, false, false, "[anon:my heap (x)]"},
+    {"ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]", 0,
+     0xffffffffff600000, 0xffffffffff601000, 0, 0, 0, 0, PROT_EXEC, false, false, "[vsyscall]"},
+    /* malformed */
+    {"", -EINVAL},
+    {"7f1000001000-7f1000000000 rw-p 00000000 00:00 0", -EINVAL}, /* end < start */
+    {"7f1000000000-7f1000000000 rw-p 00000000 00:00 0", -EINVAL}, /* empty */
+    {"7f1000000001-7f1000001000 rw-p 00000000 00:00 0", -EINVAL}, /* unaligned */
+    {"7f1000000000-7f1000001000 rw-x 00000000 00:00 0", -EINVAL}, /* bad share bit */
+    {"7f1000000000-7f1000001000 rwzp 00000000 00:00 0", -EINVAL},
+    {"7f1000000000-7f1000001000 rw-p 0000zz00 00:00 0", -EINVAL},
+    {"7f1000000000-7f1000001000 rw-p 00000000 0000 0", -EINVAL},
+    {"7f1000000000-7f1000001000 rw-p 00000000 00:00", -EINVAL},
+    {"7f1000000000-7f1000001000 rw-p 00000000 00:00 12x /a", -EINVAL},
+    {"7f1000000000-7f1000001000 rw-p", -EINVAL},
+    {"10000000000000000-10000000001000 rw-p 00000000 00:00 0", -EINVAL}, /* overflow */
 };
 
 static void test_maps_lines(void)
@@ -109,17 +105,17 @@ static void test_vmflags(void)
 }
 
 static const char smaps_text[] =
-	"55d000000000-55d000001000 r--p 00000000 fe:00 42                         /bin/x y\n"
-	"Size:                  4 kB\n"
-	"Rss:                   4 kB\n"
-	"THPeligible:           0\n"
-	"VmFlags: rd mr mw me \n"
-	"55d000001000-55d000003000 rw-p 00000000 00:00 0                          [heap]\n"
-	"Size:                  8 kB\n"
-	"VmFlags: rd wr mr mw me ac nh \n"
-	"7f0000000000-7f0000010000 rw-p 00000000 00:00 0                          [anon:buf]\n"
-	"Size:                 64 kB\n"
-	"VmFlags: rd wr mr mw me ac dc \n";
+    "55d000000000-55d000001000 r--p 00000000 fe:00 42                         /bin/x y\n"
+    "Size:                  4 kB\n"
+    "Rss:                   4 kB\n"
+    "THPeligible:           0\n"
+    "VmFlags: rd mr mw me \n"
+    "55d000001000-55d000003000 rw-p 00000000 00:00 0                          [heap]\n"
+    "Size:                  8 kB\n"
+    "VmFlags: rd wr mr mw me ac nh \n"
+    "7f0000000000-7f0000010000 rw-p 00000000 00:00 0                          [anon:buf]\n"
+    "Size:                 64 kB\n"
+    "VmFlags: rd wr mr mw me ac dc \n";
 
 static void test_smaps(void)
 {
@@ -143,11 +139,11 @@ static void test_smaps(void)
 	proc_vmas_free(&vmas);
 
 	static const char *const bad[] = {
-		"1000-2000 r--p 0 00:00 0\n1800-3000 r--p 0 00:00 0\n", /* overlap */
-		"VmFlags: rd\n1000-2000 r--p 0 00:00 0\n",		/* flags before vma */
-		"1000-2000 r--p 0 00:00 0\nVmFlags: rd\nVmFlags: wr\n", /* twice */
-		"1000-2000 r--p 0 00:00 0\ngarbage line\n",
-		"1000-2000 r--p 0 00:00 0\nVmFlags: rd wrx\n",
+	    "1000-2000 r--p 0 00:00 0\n1800-3000 r--p 0 00:00 0\n", /* overlap */
+	    "VmFlags: rd\n1000-2000 r--p 0 00:00 0\n",		    /* flags before vma */
+	    "1000-2000 r--p 0 00:00 0\nVmFlags: rd\nVmFlags: wr\n", /* twice */
+	    "1000-2000 r--p 0 00:00 0\ngarbage line\n",
+	    "1000-2000 r--p 0 00:00 0\nVmFlags: rd wrx\n",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		int r = proc_parse_smaps(bad[i], strlen(bad[i]), &vmas);
@@ -161,23 +157,23 @@ static void test_smaps(void)
 }
 
 static const char status_text[] = "Name:\tcat\n"
-				   "Umask:\t0022\n"
-				   "State:\tS (sleeping)\n"
-				   "Tgid:\t5754\n"
-				   "PPid:\t5394\n"
-				   "TracerPid:\t0\n"
-				   "Uid:\t1000\t1001\t1002\t1003\n"
-				   "Gid:\t0\t0\t0\t5\n"
-				   "FDSize:\t256\n"
-				   "Groups:\t4 24 27 \n"
-				   "Threads:\t3\n"
-				   "CapInh:\t0000000000000000\n"
-				   "CapPrm:\t000001fffeffffff\n"
-				   "CapEff:\t000001fffeffffff\n"
-				   "CapBnd:\t000001fffeffffff\n"
-				   "CapAmb:\t0000000000000000\n"
-				   "NoNewPrivs:\t1\n"
-				   "Seccomp:\t0\n";
+				  "Umask:\t0022\n"
+				  "State:\tS (sleeping)\n"
+				  "Tgid:\t5754\n"
+				  "PPid:\t5394\n"
+				  "TracerPid:\t0\n"
+				  "Uid:\t1000\t1001\t1002\t1003\n"
+				  "Gid:\t0\t0\t0\t5\n"
+				  "FDSize:\t256\n"
+				  "Groups:\t4 24 27 \n"
+				  "Threads:\t3\n"
+				  "CapInh:\t0000000000000000\n"
+				  "CapPrm:\t000001fffeffffff\n"
+				  "CapEff:\t000001fffeffffff\n"
+				  "CapBnd:\t000001fffeffffff\n"
+				  "CapAmb:\t0000000000000000\n"
+				  "NoNewPrivs:\t1\n"
+				  "Seccomp:\t0\n";
 
 static void test_status(void)
 {
@@ -201,12 +197,12 @@ static void test_status(void)
 		const char *from, *to;
 		int ret;
 	} edits[] = {
-		{"Umask:\t0022", "Umask:\t0922", -EINVAL},
-		{"Umask:\t0022", "Umosk:\t0022", -EPROTO},
-		{"Uid:\t1000\t1001\t1002\t1003", "Uid:\t1000\t1001\t1002\t   ", -EINVAL},
-		{"CapEff:\t000001fffeffffff", "CapEff:\t1000001fffeffffff", -EINVAL},
-		{"NoNewPrivs:\t1", "NoNewPrivs:\t2", -EINVAL},
-		{"Groups:\t4 24 27", "Groups:\t4 x4 27", -EINVAL},
+	    {"Umask:\t0022", "Umask:\t0922", -EINVAL},
+	    {"Umask:\t0022", "Umosk:\t0022", -EPROTO},
+	    {"Uid:\t1000\t1001\t1002\t1003", "Uid:\t1000\t1001\t1002\t   ", -EINVAL},
+	    {"CapEff:\t000001fffeffffff", "CapEff:\t1000001fffeffffff", -EINVAL},
+	    {"NoNewPrivs:\t1", "NoNewPrivs:\t2", -EINVAL},
+	    {"Groups:\t4 24 27", "Groups:\t4 x4 27", -EINVAL},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(edits); i++) {
 		const char *at = strstr(status_text, edits[i].from);
@@ -227,10 +223,10 @@ static void test_status(void)
 static void test_stat(void)
 {
 	static const char text[] =
-		"4242 (a) b (c)) S 1 4242 4242 34816 4242 4194560 120 0 0 0 0 0 0 0 20 -5 1 0 "
-		"123456 2207744 256 18446744073709551615 94000000000000 94000000004000 "
-		"140730000000000 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 94000000010000 94000000011000 "
-		"94000000020000 140730000001000 140730000001010 140730000001010 140730000001100 0\n";
+	    "4242 (a) b (c)) S 1 4242 4242 34816 4242 4194560 120 0 0 0 0 0 0 0 20 -5 1 0 "
+	    "123456 2207744 256 18446744073709551615 94000000000000 94000000004000 "
+	    "140730000000000 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 94000000010000 94000000011000 "
+	    "94000000020000 140730000001000 140730000001010 140730000001010 140730000001100 0\n";
 	struct proc_stat st;
 
 	CHECK(proc_parse_stat(text, strlen(text), &st) == 0);
@@ -243,15 +239,15 @@ static void test_stat(void)
 	CHECK(st.arg_start == 140730000001000ULL && st.env_end == 140730000001100ULL);
 
 	static const char *const bad[] = {
-		"",
-		"4242 a S 1",
-		"4242 (a) S 1 4242 4242\n", /* too short */
-		"0 (a) S 1 4242 4242 34816 4242 4194560 120 0 0 0 0 0 0 0 20 0 1 0 1 2 3 4 5 6 7 "
-		"0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 8 9 10 11 12 13 14 0\n", /* pid 0 */
-		"42 (a) S 1 4242 4242 34816 4242 4194560 120 0 0 0 0 0 0 0 20 0 1 0 1 2 3 4 5 6 7 "
-		"0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 8 9 10 11 12 13 14 0 extra\n",
-		"42 (a) S 1 4242 4242 34816 4242 4194560 120 0 0 0 0 0 0 0 20 0 1 0 1 2 3 4 5 6 7 "
-		"0 0 0 0 0 0 0 0 0 99 1 0 0 0 0 0 8 9 10 11 12 13 14 0\n", /* exit signal */
+	    "",
+	    "4242 a S 1",
+	    "4242 (a) S 1 4242 4242\n", /* too short */
+	    "0 (a) S 1 4242 4242 34816 4242 4194560 120 0 0 0 0 0 0 0 20 0 1 0 1 2 3 4 5 6 7 "
+	    "0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 8 9 10 11 12 13 14 0\n", /* pid 0 */
+	    "42 (a) S 1 4242 4242 34816 4242 4194560 120 0 0 0 0 0 0 0 20 0 1 0 1 2 3 4 5 6 7 "
+	    "0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 8 9 10 11 12 13 14 0 extra\n",
+	    "42 (a) S 1 4242 4242 34816 4242 4194560 120 0 0 0 0 0 0 0 20 0 1 0 1 2 3 4 5 6 7 "
+	    "0 0 0 0 0 0 0 0 0 99 1 0 0 0 0 0 8 9 10 11 12 13 14 0\n", /* exit signal */
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
 		if (proc_parse_stat(bad[i], strlen(bad[i]), &st) == 0) {
@@ -311,26 +307,30 @@ static void test_vma_kind(void)
 		const char *line;
 		int kind;
 	} cases[] = {
-		{"7f00-7f01000 rw-p 00000000 00:00 0", -EINVAL}, /* not parsed: unaligned */
-		{"55d000001000-55d000003000 rw-p 00000000 00:00 0    [heap]", VMA_KIND__VMA_ANON},
-		{"7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0    [stack]", VMA_KIND__VMA_ANON},
-		{"7f0000000000-7f0000010000 rw-p 00000000 00:00 0    [anon:x y]", VMA_KIND__VMA_ANON},
-		{"7f0000000000-7f0000010000 ---p 00000000 00:00 0", VMA_KIND__VMA_ANON},
-		{"7f0000000000-7f0000010000 r-xp 00001000 fe:00 42   /usr/lib/libc.so.6",
-		 VMA_KIND__VMA_FILE_PRIVATE},
-		{"7f0000000000-7f0000010000 rw-s 00000000 fe:00 42   /data/file", VMA_KIND__VMA_FILE_SHARED},
-		{"7f0000000000-7f0000002000 r-xp 00000000 00:00 0    [vdso]", VMA_KIND__VMA_VDSO},
-		{"7f0000000000-7f0000004000 r--p 00000000 00:00 0    [vvar]", VMA_KIND__VMA_VVAR},
-		{"7f0000000000-7f0000002000 r--p 00000000 00:00 0    [vvar_vclock]",
-		 VMA_KIND__VMA_VVAR_VCLOCK},
-		{"ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0  [vsyscall]",
-		 VMA_KIND__VMA_VSYSCALL},
-		{"7f0000000000-7f0000010000 rw-s 00000000 00:01 1025 /dev/zero (deleted)", -EOPNOTSUPP},
-		{"7f0000000000-7f0000010000 rw-s 00000000 00:01 7    /memfd:buf (deleted)", -EOPNOTSUPP},
-		{"7f0000000000-7f0000010000 rw-s 00000000 00:01 9    /SYSV00000000 (deleted)", -EOPNOTSUPP},
-		{"7f0000000000-7f0000010000 rw-p 00000000 00:01 7    /memfd:buf (deleted)", -EOPNOTSUPP},
-		{"7f0000000000-7f0000010000 r--p 00000000 fe:00 42   /tmp/gone (deleted)", -EOPNOTSUPP},
-		{"7f0000000000-7f0000010000 rw-s 00000000 00:0e 13   anon_inode:dmabuf", -EOPNOTSUPP},
+	    {"7f00-7f01000 rw-p 00000000 00:00 0", -EINVAL}, /* not parsed: unaligned */
+	    {"55d000001000-55d000003000 rw-p 00000000 00:00 0    [heap]", VMA_KIND__VMA_ANON},
+	    {"7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0    [stack]", VMA_KIND__VMA_ANON},
+	    {"7f0000000000-7f0000010000 rw-p 00000000 00:00 0    [anon:x y]", VMA_KIND__VMA_ANON},
+	    {"7f0000000000-7f0000010000 ---p 00000000 00:00 0", VMA_KIND__VMA_ANON},
+	    {"7f0000000000-7f0000010000 r-xp 00001000 fe:00 42   /usr/lib/libc.so.6",
+	     VMA_KIND__VMA_FILE_PRIVATE},
+	    {"7f0000000000-7f0000010000 rw-s 00000000 fe:00 42   /data/file",
+	     VMA_KIND__VMA_FILE_SHARED},
+	    {"7f0000000000-7f0000002000 r-xp 00000000 00:00 0    [vdso]", VMA_KIND__VMA_VDSO},
+	    {"7f0000000000-7f0000004000 r--p 00000000 00:00 0    [vvar]", VMA_KIND__VMA_VVAR},
+	    {"7f0000000000-7f0000002000 r--p 00000000 00:00 0    [vvar_vclock]",
+	     VMA_KIND__VMA_VVAR_VCLOCK},
+	    {"ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0  [vsyscall]",
+	     VMA_KIND__VMA_VSYSCALL},
+	    {"7f0000000000-7f0000010000 rw-s 00000000 00:01 1025 /dev/zero (deleted)", -EOPNOTSUPP},
+	    {"7f0000000000-7f0000010000 rw-s 00000000 00:01 7    /memfd:buf (deleted)",
+	     -EOPNOTSUPP},
+	    {"7f0000000000-7f0000010000 rw-s 00000000 00:01 9    /SYSV00000000 (deleted)",
+	     -EOPNOTSUPP},
+	    {"7f0000000000-7f0000010000 rw-p 00000000 00:01 7    /memfd:buf (deleted)",
+	     -EOPNOTSUPP},
+	    {"7f0000000000-7f0000010000 r--p 00000000 fe:00 42   /tmp/gone (deleted)", -EOPNOTSUPP},
+	    {"7f0000000000-7f0000010000 rw-s 00000000 00:0e 13   anon_inode:dmabuf", -EOPNOTSUPP},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct proc_vma v;
@@ -351,7 +351,10 @@ static void test_vma_kind(void)
 	}
 	/* io/pf mappings have no pages we could read */
 	{
-		struct proc_vma v = {.start = 0x1000, .end = 0x2000, .vm_io = true, .ino = 5,
+		struct proc_vma v = {.start = 0x1000,
+				     .end = 0x2000,
+				     .vm_io = true,
+				     .ino = 5,
 				     .path = (char *)"/dev/mem"};
 		char why[256];
 
