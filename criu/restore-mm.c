@@ -673,10 +673,12 @@ static int fix_vma(struct rmm_ctx *c, size_t i)
 			 0);
 		if (r < 0)
 			return r;
+		/* a kernel without CONFIG_ANON_VMA_NAME says EINVAL; the
+		 * program does not depend on the name, only maps shows it */
 		if (ret < 0)
-			return pr_err_ret((int)ret, "task %d: cannot name %#llx-%#llx \"%s\"",
-					  c->pid, (unsigned long long)v->start,
-					  (unsigned long long)v->end, v->name);
+			pr_warn("task %d: cannot name %#llx-%#llx \"%s\" (%s): it stays unnamed\n",
+				c->pid, (unsigned long long)v->start, (unsigned long long)v->end,
+				v->name, strerror((int)-ret));
 	}
 	if (vmf & VMA_FLAG__VMF_LOCKED) {
 		r = rsys(c, &ret, SYS_mlock, v->start, len, 0, 0, 0, 0);
