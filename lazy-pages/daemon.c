@@ -253,18 +253,17 @@ static void fail_task(struct lp_ctx *c, struct lp_served *s, const char *why, bo
 	} else {
 		/* A fork child: its pid is not known to us, only its uffd.
 		 * Poisoned pages raise SIGBUS when touched. */
+		unsigned long long nr = t->missing.nr_pages;
 		int r = lp_task_poison(t);
 
 		if (r < 0)
-			pr_err("a child forked by image task %u can't be failed (%s): its %llu "
-			       "missing "
-			       "pages will read as zeros\n",
-			       t->image_pid, strerror(-r), (unsigned long long)t->missing.nr_pages);
+			pr_err("a child forked by image task %u can't be failed (%s): "
+			       "its %llu missing pages will read as zeros\n",
+			       t->image_pid, strerror(-r), nr);
 		else
-			pr_err(
-			    "a child forked by image task %u: %s; its %llu missing pages now raise "
-			    "SIGBUS\n",
-			    t->image_pid, why, (unsigned long long)t->missing.nr_pages);
+			pr_err("a child forked by image task %u: %s; "
+			       "its %llu missing pages now raise SIGBUS\n",
+			       t->image_pid, why, nr);
 	}
 }
 
