@@ -41,6 +41,16 @@ int dump_task_proc_early(struct dump_task *t)
 	r = proc_parse_status(status, len, &t->status);
 	if (r < 0)
 		return pr_err_ret(r, "process %d: cannot parse /proc/%d/status", t->pid, t->pid);
+	/*
+	 * Our remote calls would run through the task's seccomp filters (a
+	 * kill action would end it mid-dump), and the filters themselves are
+	 * not saved yet, so the restored task would run unconfined.
+	 */
+	if (t->status.seccomp > 0) {
+		pr_err("not supported: process %d runs under seccomp (mode %d)\n", t->pid,
+		       t->status.seccomp);
+		return -EOPNOTSUPP;
+	}
 	t->pgid = t->stat.pgid;
 	t->sid = t->stat.sid;
 	snprintf(t->comm, sizeof(t->comm), "%s", t->stat.comm);

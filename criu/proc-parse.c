@@ -442,6 +442,13 @@ int proc_parse_status(const char *text, size_t len, struct proc_status *ret)
 	NUM("CapAmb", 16, UINT64_MAX, st.cap_amb);
 	NUM("NoNewPrivs", 10, 1, st.no_new_privs);
 #undef NUM
+	r = key_number(text, len, "Seccomp", 10, 2, &v);
+	if (r == -EPROTO)
+		st.seccomp = -1;
+	else if (r < 0)
+		return r;
+	else
+		st.seccomp = (int)v;
 	r = key_ids(text, len, "Uid", st.uid);
 	if (r < 0)
 		return r;

@@ -60,6 +60,7 @@ struct proc_status {
 	size_t nr_groups;
 	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
 	bool no_new_privs;
+	int seccomp; /* 0 none, 1 strict, 2 filter; -1 when the kernel has no seccomp */
 };
 /* Every field above is required. Free with proc_status_free. */
 int proc_parse_status(const char *text, size_t len, struct proc_status *ret);

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* dump on live children: images read back field by field, resume, kill, refusals. */
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -67,7 +70,7 @@ static void *thread_sleep(void *arg)
  * second thread, a child of its own, or a pipe. Tells the parent the
  * pattern address through ready_fd, closes it, and sleeps.
  */
-enum child_extra { EXTRA_NONE, EXTRA_THREAD, EXTRA_CHILD, EXTRA_PIPE };
+enum child_extra { EXTRA_NONE, EXTRA_THREAD, EXTRA_CHILD, EXTRA_PIPE, EXTRA_SECCOMP };
 
 static void child(int ready_fd, enum child_extra extra, unsigned sleep_ms)
 {
@@ -131,6 +134,14 @@ static void child(int ready_fd, enum child_extra extra, unsigned sleep_ms)
 	}
 	if (extra == EXTRA_PIPE)
 		(void)!pipe(pfd);
+	if (extra == EXTRA_SECCOMP) {
+		/* A filter that allows everything: still a filter. */
+		struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+		struct sock_fprog prog = {.len = 1, .filter = &allow};
+
+		if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
+			_exit(7);
+	}
 	(void)!write(ready_fd, &p, sizeof(p));
 	close(ready_fd);
 	/* Exit 0 only if the sleep was neither cut short nor failed, the
@@ -477,6 +488,14 @@ static void test_refused(const char *dir, int dirfd)
 	struct opts o = make_opts(pid, dir, false);
 	int status;
 
+	CHECK(dump_tree(&o) == -EOPNOTSUPP);
+	CHECK(!exists(dirfd, "inventory.img"));
+	CHECK(tracer_pid(pid) == 0);
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+	pid = start_child(EXTRA_SECCOMP, 1000, &area);
+	o = make_opts(pid, dir, false);
 	CHECK(dump_tree(&o) == -EOPNOTSUPP);
 	CHECK(!exists(dirfd, "inventory.img"));
 	CHECK(tracer_pid(pid) == 0);

@@ -185,6 +185,7 @@ static void test_status(void)
 	CHECK(st.uid[0] == 1000 && st.uid[3] == 1003 && st.gid[3] == 5);
 	CHECK(st.nr_groups == 3 && st.groups[2] == 27);
 	CHECK(st.cap_prm == 0x1fffeffffffULL && st.cap_amb == 0 && st.no_new_privs);
+	CHECK(st.seccomp == 0);
 	proc_status_free(&st);
 
 	/* empty Groups */
@@ -203,6 +204,8 @@ static void test_status(void)
 	    {"CapEff:\t000001fffeffffff", "CapEff:\t1000001fffeffffff", -EINVAL},
 	    {"NoNewPrivs:\t1", "NoNewPrivs:\t2", -EINVAL},
 	    {"Groups:\t4 24 27", "Groups:\t4 x4 27", -EINVAL},
+	    {"Seccomp:\t0", "Seccomp:\t3", -EINVAL},
+	    {"Seccomp:\t0", "Seccomp_x:\t3", 0}, /* a kernel without seccomp */
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(edits); i++) {
 		const char *at = strstr(status_text, edits[i].from);
