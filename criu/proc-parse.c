@@ -432,6 +432,7 @@ int proc_parse_status(const char *text, size_t len, struct proc_status *ret)
 		dst = v;                                                                           \
 	} while (0)
 	NUM("Umask", 8, 0777, st.umask);
+	NUM("Tgid", 10, INT_MAX, st.tgid);
 	NUM("PPid", 10, INT_MAX, st.ppid);
 	NUM("TracerPid", 10, INT_MAX, st.tracer_pid);
 	NUM("Threads", 10, UINT32_MAX, st.threads);

@@ -53,7 +53,7 @@ void proc_vmas_free(struct proc_vmas *vmas);
 struct proc_status {
 	char state; /* first letter of State: */
 	uint32_t umask;
-	pid_t ppid, tracer_pid;
+	pid_t tgid, ppid, tracer_pid;
 	uint32_t threads;
 	uint32_t uid[4], gid[4]; /* real, effective, saved, fs */
 	uint32_t *groups;	 /* heap */

@@ -100,21 +100,23 @@ static int seize_thread(struct dump_thread *th, bool *ret_group_stop)
 	return wait_interrupt_stop(th, ret_group_stop);
 }
 
-/* State letter of /proc/PID/stat, or -errno. */
-static int task_state(pid_t pid, char *ret)
+/* State letter and thread group of pid from /proc/PID/status, or -errno. */
+static int task_state(pid_t pid, char *ret, pid_t *ret_tgid)
 {
 	_cleanup_free_ char *text = NULL;
-	struct proc_stat st;
+	struct proc_status st;
 	size_t len;
 	int r;
 
-	r = dump_read_proc(pid, "stat", &text, &len);
+	r = dump_read_proc(pid, "status", &text, &len);
 	if (r < 0)
 		return r;
-	r = proc_parse_stat(text, len, &st);
+	r = proc_parse_status(text, len, &st);
 	if (r < 0)
-		return pr_err_ret(r, "process %d: cannot parse /proc/%d/stat", pid, pid);
+		return pr_err_ret(r, "process %d: cannot parse /proc/%d/status", pid, pid);
 	*ret = st.state;
+	*ret_tgid = st.tgid;
+	proc_status_free(&st);
 	return 0;
 }
 
@@ -213,6 +215,7 @@ static int add_task(struct dump_ctx *ctx, pid_t pid, pid_t ppid)
 {
 	struct dump_task *n;
 	char state = 0;
+	pid_t tgid = 0;
 	int r;
 
 	for (size_t i = 0; i < ctx->nr_tasks; i++)
@@ -222,7 +225,7 @@ static int add_task(struct dump_ctx *ctx, pid_t pid, pid_t ppid)
 		pr_err("not supported: the tree has more than %d processes\n", SEIZE_MAX_TASKS);
 		return -E2BIG;
 	}
-	r = task_state(pid, &state);
+	r = task_state(pid, &state, &tgid);
 	if (r == -ENOENT || r == -ESRCH) {
 		if (ppid)
 			pr_err("process %d (child of %d) exited during the dump\n", pid, ppid);
@@ -232,6 +235,11 @@ static int add_task(struct dump_ctx *ctx, pid_t pid, pid_t ppid)
 	}
 	if (r < 0)
 		return pr_err_ret(r, "cannot read /proc/%d/stat", pid);
+	/* /proc/TID works for any thread: the tree is made of processes. */
+	if (tgid != pid) {
+		pr_err("%d is a thread of process %d: dump the process\n", pid, tgid);
+		return -EINVAL;
+	}
 	if (state == 'Z' || state == 'X') {
 		pr_err("not supported: process %d is a zombie\n", pid);
 		return -EOPNOTSUPP;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* dump on live children: images read back field by field, resume, kill, refusals. */
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -429,6 +430,26 @@ static void test_leave_running(const char *dir, int dirfd, enum child_extra extr
 	int status;
 
 	CHECK(pid > 0);
+	if (extra == EXTRA_THREAD) {
+		/* A thread's id is refused: the tree is made of processes. */
+		char path[64];
+		struct dirent *de;
+		DIR *d;
+		pid_t tid = 0;
+
+		snprintf(path, sizeof(path), "/proc/%d/task", pid);
+		d = opendir(path);
+		while (d && (de = readdir(d)))
+			if (atoi(de->d_name) > 0 && atoi(de->d_name) != pid)
+				tid = atoi(de->d_name);
+		if (d)
+			closedir(d);
+		CHECK(tid > 0);
+		o.tree = tid;
+		CHECK(dump_tree(&o) == -EINVAL);
+		CHECK(tracer_pid(pid) == 0 && tracer_pid(tid) == 0);
+		o.tree = pid;
+	}
 	CHECK(dump_tree(&o) == 0);
 	CHECK(tracer_pid(pid) == 0);
 

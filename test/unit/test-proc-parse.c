@@ -185,7 +185,7 @@ static void test_status(void)
 	CHECK(st.uid[0] == 1000 && st.uid[3] == 1003 && st.gid[3] == 5);
 	CHECK(st.nr_groups == 3 && st.groups[2] == 27);
 	CHECK(st.cap_prm == 0x1fffeffffffULL && st.cap_amb == 0 && st.no_new_privs);
-	CHECK(st.seccomp == 0);
+	CHECK(st.seccomp == 0 && st.tgid == 5754);
 	proc_status_free(&st);
 
 	/* empty Groups */
