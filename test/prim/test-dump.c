@@ -143,7 +143,19 @@ static void child(int ready_fd, enum child_extra extra, unsigned sleep_ms)
 		if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
 			_exit(7);
 	}
-	(void)!write(ready_fd, &p, sizeof(p));
+	{
+		/* Private file mappings: one page only read (the file holds it),
+		 * one written (an anonymous copy the dump must keep). */
+		int pf = open("/etc/passwd", O_RDONLY);
+		volatile unsigned char *ro = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, pf, 0);
+		unsigned char *rw = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE, pf, 0);
+		unsigned char *addrs[3] = {p, (unsigned char *)ro, rw};
+
+		close(pf);
+		(void)ro[0];
+		rw[0] ^= 0x20;
+		(void)!write(ready_fd, addrs, sizeof(addrs));
+	}
 	close(ready_fd);
 	/* Exit 0 only if the sleep was neither cut short nor failed, the
 	 * memory is intact and the blocked signal is still pending. */
@@ -168,10 +180,11 @@ static void child(int ready_fd, enum child_extra extra, unsigned sleep_ms)
 	_exit(sigismember(&set, SIGUSR2) ? 0 : 4);
 }
 
-static pid_t start_child(enum child_extra extra, unsigned sleep_ms, unsigned long *ret_area)
+/* ret_area: the pattern area, the read-only and the written file page. */
+static pid_t start_child(enum child_extra extra, unsigned sleep_ms, unsigned long ret_area[3])
 {
 	int pfd[2];
-	unsigned char *area = NULL;
+	unsigned char *area[3] = {NULL, NULL, NULL};
 	pid_t pid;
 
 	if (pipe(pfd) < 0)
@@ -182,10 +195,11 @@ static pid_t start_child(enum child_extra extra, unsigned sleep_ms, unsigned lon
 		child(pfd[1], extra, sleep_ms);
 	}
 	close(pfd[1]);
-	if (read(pfd[0], &area, sizeof(area)) != sizeof(area))
+	if (read(pfd[0], area, sizeof(area)) != sizeof(area))
 		pid = -1;
 	close(pfd[0]);
-	*ret_area = (unsigned long)area;
+	for (int i = 0; i < 3; i++)
+		ret_area[i] = (unsigned long)area[i];
 	/* Let it sleep a while in nanosleep. */
 	usleep(400 * 1000);
 	return pid;
@@ -304,8 +318,10 @@ static void check_core(int dirfd, pid_t pid, size_t nr_threads)
 	img_free_msg(&c->base);
 }
 
-static void check_mm_and_pages(int dirfd, pid_t pid, unsigned long area)
+static void check_mm_and_pages(int dirfd, pid_t pid, const unsigned long areas[3])
 {
+	unsigned long area = areas[0], ro = areas[1], rw = areas[2];
+	bool ro_vma = false, rw_vma = false, rw_saved = false;
 	char name[64];
 	MmEntry *mm;
 	ProtobufCMessage **pm;
@@ -332,8 +348,15 @@ static void check_mm_and_pages(int dirfd, pid_t pid, unsigned long area)
 			vdso = true;
 		if (v->kind == VMA_KIND__VMA_FILE_PRIVATE)
 			CHECK(v->path && v->path[0] == '/' && v->has_ino);
+		if (v->start == ro || v->start == rw) {
+			CHECK(v->kind == VMA_KIND__VMA_FILE_PRIVATE && v->has_pgoff &&
+			      v->pgoff == 0);
+			CHECK(v->path && !strcmp(v->path, "/etc/passwd"));
+			ro_vma |= v->start == ro;
+			rw_vma |= v->start == rw;
+		}
 	}
-	CHECK(found_area && vdso);
+	CHECK(found_area && vdso && ro_vma && rw_vma);
 	CHECK(mm->brk >= mm->start_brk && mm->exe_path && mm->n_auxv >= 2);
 	img_free_msg(&mm->base);
 
@@ -353,6 +376,21 @@ static void check_mm_and_pages(int dirfd, pid_t pid, unsigned long area)
 			uint64_t addr = e->vaddr + p * 4096;
 			unsigned char got[4096], want[4096];
 
+			/* A page only read stays in the file. */
+			CHECK(addr != ro);
+			if (addr == rw) {
+				int fd = open("/etc/passwd", O_RDONLY);
+
+				memset(want, 0, sizeof(want));
+				CHECK(read(fd, want, sizeof(want)) > 0);
+				close(fd);
+				want[0] ^= 0x20;
+				CHECK(!(e->flags & PAGEMAP_FLAG__PE_LAZY));
+				CHECK(pread_all(img_fd(pages), got, 4096,
+						(off_t)img_pages_offset(page_idx)) == 0);
+				CHECK(!memcmp(got, want, 4096));
+				rw_saved = true;
+			}
 			if (addr < area || addr >= area + PATTERN_PAGES * 4096)
 				continue;
 			CHECK(e->flags & PAGEMAP_FLAG__PE_LAZY);
@@ -367,6 +405,7 @@ static void check_mm_and_pages(int dirfd, pid_t pid, unsigned long area)
 	CHECK(page_idx == ((PagemapHead *)pm[0])->nr_file_pages);
 	/* every pattern page but the zero one, and nothing more of it */
 	CHECK(covered == PATTERN_PAGES - 1);
+	CHECK(rw_saved);
 	img_close(pages);
 	free_msgs(pm, nr);
 }
@@ -421,8 +460,8 @@ static bool exists(int dirfd, const char *name)
 /* Dump with -R: images complete and right; the child runs on untraced. */
 static void test_leave_running(const char *dir, int dirfd, enum child_extra extra)
 {
-	unsigned long area;
-	pid_t pid = start_child(extra, 1500, &area);
+	unsigned long area[3];
+	pid_t pid = start_child(extra, 1500, area);
 	struct opts o = make_opts(pid, dir, true);
 	InventoryEntry *inv;
 	ProtobufCMessage **ps;
@@ -489,8 +528,8 @@ static void test_leave_running(const char *dir, int dirfd, enum child_extra extr
 /* Without -R the tree is killed once the images are complete. */
 static void test_kill(const char *dir, int dirfd, enum child_extra extra)
 {
-	unsigned long area;
-	pid_t pid = start_child(extra, 5000, &area);
+	unsigned long area[3];
+	pid_t pid = start_child(extra, 5000, area);
 	struct opts o = make_opts(pid, dir, false);
 	int status;
 
@@ -504,8 +543,8 @@ static void test_kill(const char *dir, int dirfd, enum child_extra extra)
 /* An unsupported fd: the dump fails, no inventory, the child runs on. */
 static void test_refused(const char *dir, int dirfd)
 {
-	unsigned long area;
-	pid_t pid = start_child(EXTRA_PIPE, 1000, &area);
+	unsigned long area[3];
+	pid_t pid = start_child(EXTRA_PIPE, 1000, area);
 	struct opts o = make_opts(pid, dir, false);
 	int status;
 
@@ -515,7 +554,7 @@ static void test_refused(const char *dir, int dirfd)
 	CHECK(waitpid(pid, &status, 0) == pid);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 
-	pid = start_child(EXTRA_SECCOMP, 1000, &area);
+	pid = start_child(EXTRA_SECCOMP, 1000, area);
 	o = make_opts(pid, dir, false);
 	CHECK(dump_tree(&o) == -EOPNOTSUPP);
 	CHECK(!exists(dirfd, "inventory.img"));
