@@ -3,6 +3,7 @@
  * prints "ready", then sleeps until killed. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -18,6 +19,12 @@ int main(int argc, char **argv)
 		p[i] = i | 1;
 	printf("ready\n");
 	fflush(stdout);
+	/* stdout is the caller's pipe: leave only /dev/null behind, so the
+	 * process is something relive can dump. */
+	int null = open("/dev/null", O_WRONLY);
+	if (null < 0 || dup2(null, STDOUT_FILENO) < 0)
+		return 1;
+	close(null);
 	for (;;)
 		pause();
 }
