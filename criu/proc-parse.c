@@ -155,7 +155,9 @@ int proc_parse_maps_line(const char *line, size_t len, struct proc_vma *ret)
 			v.deleted = true;
 			pend -= dl;
 		}
-		if (memchr(c.p, '\0', pend - c.p))
+		/* The kernel escapes newlines in paths and refuses them in
+		 * anon names: one here means more than one line was passed. */
+		if (memchr(c.p, '\0', pend - c.p) || memchr(c.p, '\n', pend - c.p))
 			return -EINVAL;
 		v.path = strndup(c.p, pend - c.p);
 		if (!v.path)

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* libFuzzer harness: arbitrary bytes through every /proc parser of proc-parse.h. */
 #include <elf.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/sysmacros.h>
 
 #include "log.h"
 #include "proc-parse.h"
@@ -59,11 +62,30 @@ static void fuzz_maps_line(const char *s, size_t len)
 {
 	struct proc_vma v;
 
+	_cleanup_free_ char *line = NULL;
+	struct proc_vma again;
+	int n;
+
 	if (proc_parse_maps_line(s, len, &v) < 0)
 		return;
 	check_vma(&v);
 	if (v.has_vmflags || v.vmflags || v.vm_io)
 		abort();
+	/* Printed back the way the kernel prints it, the line must parse to
+	 * the same VMA: nothing in it was misread. */
+	n = asprintf(&line, "%" PRIx64 "-%" PRIx64 " %c%c%c%c %08" PRIx64 " %02x:%02x %" PRIu64 "%s%s%s",
+		     v.start, v.end, v.prot & PROT_READ ? 'r' : '-', v.prot & PROT_WRITE ? 'w' : '-',
+		     v.prot & PROT_EXEC ? 'x' : '-', v.shared ? 's' : 'p', v.pgoff, major(v.dev),
+		     minor(v.dev), v.ino, v.path ? " " : "", v.path ? v.path : "",
+		     v.deleted ? " (deleted)" : "");
+	if (n < 0 || proc_parse_maps_line(line, n, &again) < 0)
+		abort();
+	if (again.start != v.start || again.end != v.end || again.pgoff != v.pgoff ||
+	    again.prot != v.prot || again.shared != v.shared || again.dev != v.dev ||
+	    again.ino != v.ino || again.deleted != v.deleted || !again.path != !v.path ||
+	    (v.path && strcmp(again.path, v.path)))
+		abort();
+	free(again.path);
 	free(v.path);
 }
 
