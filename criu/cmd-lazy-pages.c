@@ -59,10 +59,18 @@ static int run(const struct opts *o)
 	pid_t pid;
 	char c;
 
-	if (o->page_server || o->address || o->port) {
-		fprintf(stderr, "relive lazy-pages: --page-server, --address and --port are not "
-				"supported yet: pages come from the local images directory only\n");
-		return -EOPNOTSUPP;
+	if ((o->address || o->port) && !o->page_server) {
+		fprintf(stderr, "relive lazy-pages: --address and --port go with --page-server\n");
+		return -EINVAL;
+	}
+	if (o->page_server && !o->port) {
+		fprintf(stderr, "relive lazy-pages: --page-server needs --port (and --address, "
+				"default localhost)\n");
+		return -EINVAL;
+	}
+	if (o->page_server) {
+		cfg.address = o->address ? o->address : "localhost";
+		cfg.port = o->port;
 	}
 	if (!o->images_dir) {
 		fprintf(stderr, "relive lazy-pages: -D DIR is required\n");

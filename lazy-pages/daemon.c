@@ -62,8 +62,19 @@ struct lp_conn {
 	struct lp_conn *next;
 };
 
+/* A task handed over by a restore from a page server's images: is it released yet? */
+struct lp_watch {
+	pid_t pid;
+	int pidfd;
+	bool released;
+};
+
 struct lp_ctx {
 	const struct lp_config *cfg;
+	bool remote; /* pages from a page server (cfg->address) */
+	bool running_sent;
+	struct lp_watch *watch;
+	size_t nr_watch;
 	int dirfd;
 	char image_set_id[LP_IMAGE_SET_ID_LEN + 1];
 	struct page_source *src;
@@ -117,10 +128,15 @@ static int read_inventory(struct lp_ctx *c)
 	if (!inv->image_set_id || !lp_image_set_id_valid(inv->image_set_id))
 		return pr_err_ret(-EINVAL, "%s/inventory.img: malformed image set id",
 				  c->cfg->images_dir);
-	if (inv->has_lazy_remote && inv->lazy_remote)
-		return pr_err_ret(-EOPNOTSUPP,
-				  "%s: the lazy pages of this image set are on a page server; "
-				  "lazy-pages --page-server is not supported yet",
+	if (inv->has_lazy_remote && inv->lazy_remote && !c->remote)
+		return pr_err_ret(-EINVAL,
+				  "%s: the lazy pages of this image set are on a page server: "
+				  "run lazy-pages --page-server --address A --port P",
+				  c->cfg->images_dir);
+	if (c->remote && !(inv->has_lazy_remote && inv->lazy_remote))
+		return pr_err_ret(-EINVAL,
+				  "%s: this image set holds its pages locally (a dump without "
+				  "--lazy-pages --port): run lazy-pages without --page-server",
 				  c->cfg->images_dir);
 	snprintf(c->image_set_id, sizeof(c->image_set_id), "%s", inv->image_set_id);
 	return 0;
@@ -401,6 +417,111 @@ static pid_t pidfd_to_pid(int pidfd)
 	return pid;
 }
 
+/* Remember a task to tell when the restore has released it. */
+static void watch_task(struct lp_ctx *c, pid_t pid, int pidfd)
+{
+	struct lp_watch *n = reallocarray(c->watch, c->nr_watch + 1, sizeof(*n));
+	int fd = fcntl(pidfd, F_DUPFD_CLOEXEC, 3);
+
+	if (!n || fd < 0) {
+		/* Without it the tree is never reported running: the source
+		 * stays resumable, and the end says so. */
+		pr_warn("cannot watch task %d: %s\n", pid, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		if (n)
+			c->watch = n;
+		return;
+	}
+	c->watch = n;
+	c->watch[c->nr_watch++] = (struct lp_watch){pid, fd, false};
+}
+
+static pid_t tracer_of(pid_t pid)
+{
+	_cleanup_free_ char *s = NULL;
+	char path[64];
+	const char *p;
+	int tracer;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	if (read_file_str(path, &s, NULL) < 0)
+		return -1;
+	p = strstr(s, "\nTracerPid:");
+	if (!p || sscanf(p + 11, "%d", &tracer) != 1)
+		return -1;
+	return tracer;
+}
+
+/*
+ * Has the restore released every task it handed over (no tracer any
+ * more)? 1 yes, 0 not yet, -ECHILD if one died before it was released
+ * (the restore failed: the source must resume, not be killed).
+ */
+static int tree_released(struct lp_ctx *c)
+{
+	if (!c->handed_over || c->handed_over < c->expected || c->nr_watch < c->handed_over)
+		return 0;
+	for (size_t i = 0; i < c->nr_watch; i++) {
+		struct lp_watch *w = &c->watch[i];
+		struct pollfd p = {.fd = w->pidfd, .events = POLLIN};
+
+		if (w->released)
+			continue;
+		if (poll(&p, 1, 0) == 1) {
+			pr_err("task %d died before the restore released it\n", w->pid);
+			return -ECHILD;
+		}
+		if (tracer_of(w->pid) != 0)
+			return 0;
+		w->released = true;
+	}
+	return 1;
+}
+
+/* Page server: once the tree runs, the source must never resume. */
+static void report_running(struct lp_ctx *c)
+{
+	if (!c->remote || c->running_sent || tree_released(c) != 1)
+		return;
+	if (page_source_tcp_running(c->src) == 0) {
+		pr_info("the restored tree runs: told the page server\n");
+		c->running_sent = true;
+	}
+}
+
+/*
+ * Page server, every page in place: wait for the restore to release the
+ * tree, then send the final acknowledgement so the source exits. If the
+ * tree died before it ran, the source is left to resume.
+ */
+static int finish_remote(struct lp_ctx *c)
+{
+	uint64_t deadline = now_ms() + 2 * WAIT_MORE_TASKS_MS;
+	int r = 0;
+
+	while (!c->running_sent) {
+		r = tree_released(c);
+		if (r < 0)
+			return pr_err_ret(r, "the restore failed after it handed its tasks over: "
+					     "the source keeps its tree and resumes it");
+		if (r == 1) {
+			report_running(c);
+			if (!c->running_sent)
+				return pr_err_ret(-EIO, "cannot tell the page server");
+			break;
+		}
+		if (now_ms() > deadline)
+			return pr_err_ret(-ETIMEDOUT, "the restore never released its tasks");
+		usleep(2000);
+	}
+	r = page_source_tcp_done(c->src);
+	if (r < 0)
+		return r;
+	pr_info("final acknowledgement sent: the source may exit\n");
+	return 0;
+}
+
 static int add_missing(void *arg, uint64_t vaddr, uint64_t nr_pages)
 {
 	struct lp_task *t = arg;
@@ -506,6 +627,8 @@ static void handle_hello(struct lp_ctx *c, struct lp_conn *conn)
 	}
 	TAKE_FD(uffd);
 	TAKE_FD(pidfd);
+	if (c->remote)
+		watch_task(c, pid, t->pidfd);
 	if (h.nr_tasks > c->expected)
 		c->expected = h.nr_tasks;
 	c->handed_over++;
@@ -593,6 +716,8 @@ static int serve(struct lp_ctx *c)
 
 		if (!busy && c->handed_over && !c->served && !c->conns)
 			timeout = 1000; /* more tasks announced: wait, not forever */
+		if (!busy && c->remote && !c->running_sent && c->handed_over)
+			timeout = 5; /* watch the restore release the tree */
 		n = epoll_wait(c->epfd, ev, ARRAY_SIZE(ev), timeout);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -634,9 +759,10 @@ static int serve(struct lp_ctx *c)
 				task_result(c, s, lp_task_retry(s->t, &c->env));
 		if (n == 0 && busy)
 			background_round(c);
+		report_running(c);
 		reap(c);
 		if (nothing_left(c))
-			return 0;
+			return c->remote ? finish_remote(c) : 0;
 		if (c->handed_over && !c->served && !c->conns) {
 			if (!idle_since)
 				idle_since = now_ms();
@@ -696,6 +822,9 @@ static void ctx_fini(struct lp_ctx *c)
 		waitpid(c->wd_pid, NULL, 0);
 	}
 	page_source_close(c->src);
+	for (size_t i = 0; i < c->nr_watch; i++)
+		close(c->watch[i].pidfd);
+	free(c->watch);
 	if (c->dirfd >= 0)
 		close(c->dirfd);
 }
@@ -703,7 +832,8 @@ static void ctx_fini(struct lp_ctx *c)
 int lazy_pages_run(const struct lp_config *cfg)
 {
 	struct lp_ctx c = {
-	    .cfg = cfg, .dirfd = -1, .listen_fd = -1, .epfd = -1, .sigfd = -1, .wd_sock = -1};
+	    .cfg = cfg, .dirfd = -1, .listen_fd = -1, .epfd = -1, .sigfd = -1, .wd_sock = -1,
+	    .remote = cfg->address != NULL};
 	int r;
 
 	clock_gettime(CLOCK_MONOTONIC, &c.t0);
@@ -711,7 +841,10 @@ int lazy_pages_run(const struct lp_config *cfg)
 	if (c.dirfd < 0)
 		return pr_err_ret(negerrno(), "cannot open images directory %s", cfg->images_dir);
 	r = read_inventory(&c);
-	if (r == 0)
+	if (r == 0 && c.remote)
+		r = page_source_tcp_open(c.dirfd, cfg->address, cfg->port, c.image_set_id,
+					 &c.src);
+	else if (r == 0)
 		r = page_source_local_open(c.dirfd, &c.src);
 	/* The watchdog first: it must not inherit the socket or the epoll. */
 	if (r == 0)

@@ -11,6 +11,9 @@
 struct lp_config {
 	const char *images_dir;
 	const char *work_dir; /* where the socket goes */
+	/* --page-server: lazy pages come from address:port, not images_dir. */
+	const char *address;
+	int port;
 	/* Called once the socket listens (status fd, -d parent). May be NULL. */
 	int (*ready)(void *arg);
 	void *ready_arg;

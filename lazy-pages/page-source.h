@@ -54,4 +54,17 @@ static inline void page_source_close(struct page_source *src)
  */
 int page_source_local_open(int dirfd, struct page_source **ret);
 
+/*
+ * The TCP source (source-tcp.c): pages come from `dump --lazy-pages` at
+ * addr:port, which must serve image set id; pagemap-PID.img in dirfd says
+ * which runs are remote. Two connections: faults on one (request, reply),
+ * background batches pipelined on the other.
+ */
+int page_source_tcp_open(int dirfd, const char *addr, int port, const char *id,
+			 struct page_source **ret);
+/* Tell the server the restored tree runs: from now on it is never resumed. */
+int page_source_tcp_running(struct page_source *src);
+/* Every page is in place: the final acknowledgement, so the source exits. */
+int page_source_tcp_done(struct page_source *src);
+
 #endif
