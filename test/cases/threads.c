@@ -38,6 +38,8 @@ static struct thr *thrs;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 static atomic_int started;
+/* Set by main once every computing thread was seen making progress. */
+static atomic_int computed;
 static volatile sig_atomic_t pause_woke;
 static __thread uint64_t tls_value;
 
@@ -111,7 +113,7 @@ static void *thread_main(void *arg)
 
 	switch (kinds[t->idx]) {
 	case COMPUTE:
-		while (!test_stopped()) {
+		while (!atomic_load_explicit(&computed, memory_order_relaxed)) {
 			t->count++;
 			if (tls_value != tls_expected(t->idx))
 				break;
@@ -197,6 +199,19 @@ int main(int argc, char **argv)
 
 	test_wait_stop();
 
+	/* Each computing thread must make progress after the restore; give a
+	 * busy machine two seconds to schedule all of them. */
+	for (int tries = 0; tries < 200; tries++) {
+		bool all_ran = true;
+
+		for (i = 0; i < NTHREADS; i++)
+			if (kinds[i] == COMPUTE && all[i].count <= at_ready[i])
+				all_ran = false;
+		if (all_ran)
+			break;
+		usleep(10 * 1000);
+	}
+	atomic_store(&computed, 1);
 	/* Wake everybody: the cond waiters by broadcast, the others by a
 	 * signal of their own through pthread_kill. */
 	pthread_mutex_lock(&lock);
