@@ -13,6 +13,7 @@
 #include "dump.h"
 #include "img.h"
 #include "log.h"
+#include "page-server.h"
 #include "util.h"
 
 #include "mm.pb-c.h"
@@ -148,6 +149,8 @@ struct page_writer {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct img *img;
+	struct ps_push *push; /* pages go there instead of img */
+	uint32_t pid;
 	unsigned char *buf[2];
 	size_t len[2];
 	bool busy[2]; /* handed to the writer, not yet written */
@@ -169,7 +172,9 @@ static void *writer_main(void *arg)
 		if (!w->busy[idx])
 			break;
 		pthread_mutex_unlock(&w->lock);
-		r = w->err ? 0 : img_write_pages(w->img, w->buf[idx], w->len[idx]);
+		r = w->err    ? 0
+		    : w->push ? ps_push_data(w->push, w->pid, w->buf[idx], w->len[idx])
+			      : img_write_pages(w->img, w->buf[idx], w->len[idx]);
 		pthread_mutex_lock(&w->lock);
 		if (r < 0 && !w->err)
 			w->err = r;
@@ -254,6 +259,7 @@ struct mm_dumper {
 	size_t nr_runs, cap_runs;
 	uint64_t nr_pages, nr_zero;
 	bool no_pagemap_scan; /* the kernel has no PAGEMAP_SCAN: read pagemap */
+	bool remote_anon;     /* --lazy-pages --port: anonymous pages stay in the task */
 };
 
 static int add_saved_page(struct mm_dumper *d, uint64_t addr, uint32_t vma, bool anon)
@@ -370,9 +376,43 @@ static int flush_batch(struct mm_dumper *d)
 	return 0;
 }
 
+static int flush_batch(struct mm_dumper *d);
+
+/* A run of anonymous pages the page server will serve from the frozen task. */
+static int add_remote_run(struct mm_dumper *d, uint64_t addr, uint64_t nr, uint32_t vma)
+{
+	const uint32_t flags = PAGEMAP_FLAG__PE_LAZY | PAGEMAP_FLAG__PE_REMOTE;
+	struct pm_run *last;
+	int r;
+
+	/* Runs stay in address order: pages queued before go first. */
+	r = flush_batch(d);
+	if (r < 0)
+		return r;
+	last = d->nr_runs ? &d->runs[d->nr_runs - 1] : NULL;
+	if (last && last->vma == vma && last->flags == flags &&
+	    last->vaddr + last->nr_pages * PAGE_SZ == addr) {
+		last->nr_pages += nr;
+		return 0;
+	}
+	if (d->nr_runs == d->cap_runs) {
+		size_t cap = d->cap_runs ? d->cap_runs * 2 : 256;
+		struct pm_run *n = reallocarray(d->runs, cap, sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		d->runs = n;
+		d->cap_runs = cap;
+	}
+	d->runs[d->nr_runs++] = (struct pm_run){addr, nr, flags, vma};
+	return 0;
+}
+
 /* Queue nr pages at addr for reading, flushing as batches fill. */
 static int queue_pages(struct mm_dumper *d, uint64_t addr, uint64_t nr, uint32_t vma, bool anon)
 {
+	if (anon && d->remote_anon)
+		return add_remote_run(d, addr, nr, vma);
 	while (nr) {
 		size_t room = (d->buf_len - d->batch_bytes) / PAGE_SZ;
 		size_t take;
@@ -510,6 +550,22 @@ static int write_pagemap(struct dump_ctx *ctx, const struct dump_task *t, const 
 	char name[64];
 	int r;
 
+	for (size_t i = 0; ctx->lazy && i < d->nr_runs; i++)
+		if (d->runs[i].flags & PAGEMAP_FLAG__PE_REMOTE) {
+			r = ps_lazy_add_run(ctx->lazy, (uint32_t)t->pid, d->runs[i].vaddr,
+					    d->runs[i].nr_pages);
+			if (r < 0)
+				return r;
+		}
+	if (ctx->push) {
+		for (size_t i = 0; i < d->nr_runs; i++) {
+			r = ps_push_run(ctx->push, (uint32_t)t->pid, d->runs[i].vaddr,
+					d->runs[i].nr_pages, d->runs[i].flags);
+			if (r < 0)
+				return r;
+		}
+		return ps_push_end(ctx->push, (uint32_t)t->pid, d->nr_pages);
+	}
 	snprintf(name, sizeof(name), "pagemap-%d.img", t->pid);
 	r = img_open_write(ctx->dirfd, name, IMG_PAGEMAP, &img);
 	if (r < 0)
@@ -670,11 +726,16 @@ int dump_mm(struct dump_ctx *ctx, struct dump_task *t)
 		goto out;
 	}
 	d->pagemap_fd = pagemap_fd;
+	d->remote_anon = ctx->lazy != NULL;
 	snprintf(path, sizeof(path), "pages-%d.img", t->pid);
-	r = img_open_write(ctx->dirfd, path, IMG_PAGES, &pages);
-	if (r < 0)
-		goto out;
+	if (!ctx->push) {
+		r = img_open_write(ctx->dirfd, path, IMG_PAGES, &pages);
+		if (r < 0)
+			goto out;
+	}
 	r = writer_start(&d->writer, pages, ctx->page_buf, d->buf_len);
+	d->writer.push = ctx->push;
+	d->writer.pid = (uint32_t)t->pid;
 	if (r < 0)
 		goto out;
 	d->buf = d->writer.buf[0];
@@ -705,7 +766,7 @@ int dump_mm(struct dump_ctx *ctx, struct dump_task *t)
 	r = writer_finish(&d->writer);
 	if (r < 0)
 		goto out;
-	r = img_commit(pages);
+	r = pages ? img_commit(pages) : 0;
 	if (r < 0)
 		goto out;
 	r = write_pagemap(ctx, t, d);

@@ -18,6 +18,7 @@
 #include "img.h"
 #include "log.h"
 #include "options.h"
+#include "page-server.h"
 #include "seize.h"
 #include "util.h"
 
@@ -182,6 +183,9 @@ static int write_inventory(struct dump_ctx *ctx)
 	e.has_xfeatures = xstate_features(&ctx->tasks[0].threads[0], &e.xfeatures);
 	e.has_dump_time_ns = true;
 	e.dump_time_ns = now_ns(CLOCK_REALTIME);
+	e.has_lazy_remote = ctx->lazy != NULL;
+	e.lazy_remote = ctx->lazy != NULL;
+	memcpy(ctx->image_set_id, hex, sizeof(ctx->image_set_id));
 	r = img_open_write(ctx->dirfd, "inventory.img", IMG_INVENTORY, &img);
 	if (r < 0)
 		return r;
@@ -234,8 +238,27 @@ static int check_options(const struct opts *o)
 		pr_err("missing -t/--tree PID\n");
 		return -EINVAL;
 	}
-	if (o->lazy_pages || o->page_server || o->address || o->port) {
-		pr_err("not supported yet: --lazy-pages, --page-server, --address, --port\n");
+	if (o->lazy_pages && o->page_server) {
+		pr_err("not supported: --lazy-pages with --page-server (post-copy from a "
+		       "pre-copied set)\n");
+		return -EOPNOTSUPP;
+	}
+	if (o->lazy_pages && !o->port) {
+		pr_err("--lazy-pages needs --port (and --address) to serve the pages; a local "
+		       "lazy restore uses a plain dump\n");
+		return -EINVAL;
+	}
+	if (o->page_server && !o->port) {
+		pr_err("--page-server needs --address and --port\n");
+		return -EINVAL;
+	}
+	if ((o->address || o->port) && !o->lazy_pages && !o->page_server) {
+		pr_err("--address and --port go with --lazy-pages or --page-server\n");
+		return -EINVAL;
+	}
+	if (o->lazy_pages && o->leave_running) {
+		pr_err("not supported: --lazy-pages with -R (the source is killed once its pages "
+		       "moved)\n");
 		return -EOPNOTSUPP;
 	}
 	if (o->prev_images_dir) {
@@ -249,12 +272,85 @@ static int check_options(const struct opts *o)
 	return 0;
 }
 
+/* Bytes of the regular files in the images directory. */
+static uint64_t dir_size(int dirfd)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+	uint64_t sum = 0;
+	struct dirent *de;
+
+	if (fd < 0)
+		return 0;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return 0;
+	}
+	while ((de = readdir(d))) {
+		struct stat st;
+
+		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode))
+			sum += (uint64_t)st.st_size;
+	}
+	return sum;
+}
+
+/*
+ * --lazy-pages --port: the images are complete, the tree stays frozen and
+ * its anonymous memory is served until the destination has every page;
+ * then the source is killed. A failure before the destination reported
+ * its tree running resumes the source instead.
+ */
+static int serve_lazy(struct dump_ctx *ctx, uint64_t t0)
+{
+	bool running = false;
+	double ms = (now_ns(CLOCK_MONOTONIC) - t0) / 1e6;
+	uint64_t lazy = ps_lazy_nr_pages(ctx->lazy);
+	int r;
+
+	pr_msg("dump: images complete in %.1f ms: %s holds %.1f KiB (copy it to the "
+	       "destination); %llu lazy pages (%.1f MiB) stay here for the page server on "
+	       "port %d\n",
+	       ms, ctx->o->images_dir ? ctx->o->images_dir : ".", dir_size(ctx->dirfd) / 1024.0,
+	       (unsigned long long)lazy, lazy * 4096.0 / (1 << 20), ctx->o->port);
+	r = opts_notify_status(ctx->o);
+	if (r < 0)
+		pr_warn("cannot write the status byte: %s\n", strerror(-r));
+	r = ps_lazy_serve(ctx->lazy, ctx->image_set_id, &running);
+	if (r == 0) {
+		seize_kill_tree(ctx);
+		pr_msg("dump: every page moved in %.3f s: the source tree is killed\n",
+		       (now_ns(CLOCK_MONOTONIC) - t0) / 1e9);
+		return 0;
+	}
+	/* The destination never ran the tree (or we don't know it did not):
+	 * the images are no good any more, the source goes on. */
+	unlinkat(ctx->dirfd, "inventory.img", 0);
+	if (!running) {
+		if (seize_resume_tree(ctx) == 0)
+			pr_err("the migration failed before the destination ran the tree: the "
+			       "source tree is resumed\n");
+		else
+			pr_err("the migration failed, and the source tree may not have resumed "
+			       "cleanly\n");
+		return r;
+	}
+	seize_kill_tree(ctx);
+	pr_err("the destination ran the tree and then was lost before it had every page: "
+	       "the source tree is killed (its pages can't be served any more)\n");
+	return r;
+}
+
 static void dump_ctx_free(struct dump_ctx *ctx)
 {
 	for (size_t i = 0; i < ctx->nr_tasks; i++)
 		dump_task_free(&ctx->tasks[i]);
 	free(ctx->tasks);
 	dump_files_free(ctx);
+	ps_lazy_free(ctx->lazy);
+	ps_push_free(ctx->push);
 	if (ctx->page_buf)
 		munmap(ctx->page_buf, ctx->page_buf_len);
 	if (ctx->dirfd >= 0)
@@ -289,6 +385,17 @@ int dump_tree(const struct opts *o)
 		return r;
 	}
 
+	/* The socket first: a busy port or an absent page server fails before
+	 * anything is frozen. */
+	if (o->lazy_pages)
+		r = ps_lazy_new(o->address, o->port, &ctx.lazy);
+	else if (o->page_server)
+		r = ps_push_open(o->address ? o->address : "localhost", o->port, &ctx.push);
+	if (r < 0) {
+		dump_ctx_free(&ctx);
+		return r;
+	}
+
 	/* While tasks are stopped and their registers borrowed, a ^C must not
 	 * end us half-way: handle it as a failure at the end instead. */
 	sigemptyset(&block);
@@ -299,6 +406,8 @@ int dump_tree(const struct opts *o)
 	sigprocmask(SIG_BLOCK, &block, &old);
 
 	r = dump_all(&ctx);
+	if (r == 0 && ctx.push)
+		r = ps_push_finish(ctx.push);
 	if (r == 0) {
 		sigset_t pending;
 
@@ -311,7 +420,9 @@ int dump_tree(const struct opts *o)
 				break;
 			}
 	}
-	if (r < 0) {
+	if (r == 0 && ctx.lazy) {
+		r = serve_lazy(&ctx, t0);
+	} else if (r < 0) {
 		seize_resume_tree(&ctx);
 	} else if (o->leave_running) {
 		r = seize_resume_tree(&ctx);
@@ -335,7 +446,8 @@ int dump_tree(const struct opts *o)
 		    ctx.nr_tasks, nr_threads, (unsigned long)ctx.stats.nr_vmas,
 		    (unsigned long)ctx.stats.nr_pages, mib, (unsigned long)ctx.stats.nr_zero, secs,
 		    secs > 0 ? mib / secs : 0.0, o->leave_running ? "left running" : "killed");
-		r = opts_notify_status(o);
+		if (!ctx.lazy)
+			r = opts_notify_status(o);
 	}
 	dump_ctx_free(&ctx);
 	return r;

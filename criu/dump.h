@@ -122,9 +122,17 @@ struct dump_stats {
 	uint64_t nr_remote_calls;
 };
 
+struct ps_lazy;
+struct ps_push;
+
 struct dump_ctx {
 	const struct opts *o;
 	int dirfd;		 /* the images directory */
+	/* --lazy-pages --port: anonymous memory stays for this server. */
+	struct ps_lazy *lazy;
+	/* --page-server: pages go to a page server, not pages-ID.img. */
+	struct ps_push *push;
+	char image_set_id[33];
 	struct dump_task *tasks; /* parents before children; tasks[0] is the root */
 	size_t nr_tasks;
 	struct dump_file *files;
