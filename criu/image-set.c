@@ -13,6 +13,8 @@
 #include "image-set.h"
 #include "img.h"
 #include "log.h"
+#include "restore-pipes.h"
+#include "restore-shmem.h"
 #include "util.h"
 
 /* Caps on counts a corrupt or hostile image could make us allocate. */
@@ -237,6 +239,14 @@ int image_set_load(int dirfd, const char *dirname, struct image_set *ret)
 	r = image_set_check(&set);
 	if (r < 0)
 		goto fail;
+	r = restore_pipes_load(dirfd, &set, &set.pipes);
+	if (r < 0)
+		goto fail;
+	r = restore_shmem_load(dirfd, &set, &set.shmem);
+	if (r < 0)
+		goto fail;
+	for (size_t i = 0; i < set.nr_procs; i++)
+		set.procs[i].pages.shmem = set.shmem;
 	*ret = set;
 	return 0;
 fail:
@@ -261,6 +271,8 @@ void image_set_free(struct image_set *set)
 	free_msgs((void **)set->files, set->nr_files);
 	img_free_msg((ProtobufCMessage *)set->files_head);
 	img_free_msg((ProtobufCMessage *)set->inventory);
+	restore_pipes_free(set->pipes);
+	restore_shmem_free(set->shmem);
 	memset(set, 0, sizeof(*set));
 }
 

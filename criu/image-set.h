@@ -22,6 +22,8 @@
 #include "pstree.pb-c.h"
 
 struct img;
+struct restore_pipes;
+struct restore_shmem;
 
 /* What one process of the tree needs, as loaded. */
 struct image_proc {
@@ -44,6 +46,10 @@ struct image_set {
 	FilesHead *files_head;
 	FileEntry **files;
 	size_t nr_files;
+	/* Pipes (restore-pipes.c) and shared memory objects (restore-shmem.c),
+	 * recreated once by relive and shared by every user. */
+	struct restore_pipes *pipes;
+	struct restore_shmem *shmem;
 };
 
 /*

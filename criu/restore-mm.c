@@ -21,6 +21,7 @@
 #include "restore-mm-pages.h"
 #include "restore-mm-vdso.h"
 #include "restore-mm.h"
+#include "restore-shmem.h"
 #include "util.h"
 
 #define TASK_SIZE_MAX 0x7ffffffff000ull
@@ -397,6 +398,35 @@ static int vma_file_fd(struct rmm_ctx *c, const VmaEntry *v, int *ret_fd)
 	return 0;
 }
 
+/*
+ * A shared memory object for v: relive recreated it once (restore-shmem.c);
+ * the task opens relive's fd through /proc, which gives a description of
+ * the same inode, so every sharer maps the same memory. Read-write always:
+ * the dumped mapping may be mprotected writable later (a write-sealed
+ * memfd still opens read-write, only its mappings can't write).
+ */
+static int shmem_vma_fd(struct rmm_ctx *c, const VmaEntry *v, int *ret_fd)
+{
+	char path[64];
+	struct stat st;
+	int ours, fd = -1, r;
+
+	r = restore_shmem_fd(c->pages->shmem, v->shmid, &ours, &st);
+	if (r < 0)
+		return r;
+	close_cached_file(c);
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", getpid(), ours);
+	r = open_in_task(c, path, O_RDWR, true, st.st_dev, st.st_ino, &fd);
+	if (r < 0)
+		return r;
+	/* Cached like a file, closed with it; "" matches no VMA path. */
+	c->file_fd = fd;
+	c->file_path = "";
+	c->file_flags = -1;
+	*ret_fd = fd;
+	return 0;
+}
+
 /* Does any page of [start, end) come from the pages file? */
 static bool has_pages_in(const struct mm_pages *pages, uint64_t start, uint64_t end)
 {
@@ -470,9 +500,19 @@ static int map_vma(struct rmm_ctx *c, const VmaEntry *v, uint32_t prot)
 		flags |= v->kind == VMA_KIND__VMA_FILE_SHARED ? MAP_SHARED : MAP_PRIVATE;
 		break;
 	}
+	case VMA_KIND__VMA_SHARED_ANON:
+	case VMA_KIND__VMA_MEMFD: {
+		int f;
+
+		r = shmem_vma_fd(c, v, &f);
+		if (r < 0)
+			return r;
+		fd = f;
+		flags |= MAP_SHARED;
+		break;
+	}
 	default:
-		pr_err("not supported: %s at %#llx-%#llx (shared memory objects are not "
-		       "restored yet)\n",
+		pr_err("not supported: %s at %#llx-%#llx\n",
 		       kind_name(v->kind), (unsigned long long)v->start,
 		       (unsigned long long)v->end);
 		return -EOPNOTSUPP;
@@ -849,12 +889,12 @@ static int check_inputs(struct rmm_ctx *c)
 			       (unsigned long long)v->start, (unsigned long long)v->end);
 			return -EINVAL;
 		}
-		if (v->kind == VMA_KIND__VMA_SHARED_ANON || v->kind == VMA_KIND__VMA_MEMFD) {
-			pr_err("not supported: %s at %#llx-%#llx (shared memory objects are not "
-			       "restored yet)\n",
+		if ((v->kind == VMA_KIND__VMA_SHARED_ANON || v->kind == VMA_KIND__VMA_MEMFD) &&
+		    !c->pages->shmem) {
+			pr_err("%s at %#llx-%#llx: the image set has no shared memory objects\n",
 			       kind_name(v->kind), (unsigned long long)v->start,
 			       (unsigned long long)v->end);
-			return -EOPNOTSUPP;
+			return -EINVAL;
 		}
 		if (i && v->start < c->mm->vmas[i - 1]->end) {
 			pr_err("VMAs %zu and %zu overlap\n", i - 1, i);

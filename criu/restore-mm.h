@@ -15,6 +15,7 @@
 #include "pagemap.pb-c.h"
 
 struct remote;
+struct restore_shmem;
 
 /* Size of the scratch area: one page of code, the rest for arguments. */
 #define RESTORE_SCRATCH_SIZE (16 * 4096UL)
@@ -24,6 +25,9 @@ struct mm_pages {
 	PagemapEntry **entries; /* in pagemap order */
 	size_t nr_entries;
 	int pages_fd; /* pages-ID.img, or -1 when no entry has PE_PAGES */
+	/* The image set's shared memory objects, mapped by VMA_SHARED_ANON
+	 * and VMA_MEMFD VMAs (restore-shmem.h); NULL when there are none. */
+	struct restore_shmem *shmem;
 };
 
 /*
@@ -48,9 +52,9 @@ int restore_mm_pick_scratch(const MmEntry *mm, size_t len, unsigned long *ret);
  * had different anon_vmas) are kept apart; for that each gets one page
  * written now, even a lazy one: the lazy-pages daemon then sees EEXIST for
  * that page, which is benign.
- * The scratch area stays mapped. Returns 0 or -errno, logged; a kind of
- * mapping that can't be restored yet (shared anonymous memory, memfd)
- * gives -EOPNOTSUPP with "not supported: ...".
+ * Shared anonymous memory and memfd VMAs map the object pages->shmem
+ * holds (recreated by relive on first use, the same for every sharer).
+ * The scratch area stays mapped. Returns 0 or -errno, logged.
  */
 int restore_mm(struct remote *rt, const MmEntry *mm, const struct mm_pages *pages, bool lazy);
 

@@ -12,6 +12,7 @@
 #include "fdinfo.pb-c.h"
 
 struct image_set;
+struct restore_pipes;
 
 /*
  * Open the file description fe (FT_PIPE or FT_FIFO) of set: returns in
@@ -23,5 +24,24 @@ struct image_set;
  * back). Returns 0 or -errno, logged.
  */
 int restore_pipe_open(const struct image_set *set, const FileEntry *fe, int *ret_fd);
+
+/*
+ * Load pipes-data.img from dirfd and check it and the pipe entries of set
+ * (each pipe's descriptions agree on its kind and size, data fits the
+ * pipe and belongs to one). *ret is the per-restore pipe cache. Returns 0
+ * or -errno, logged.
+ */
+int restore_pipes_load(int dirfd, const struct image_set *set, struct restore_pipes **ret);
+
+/*
+ * Close the pipe ends relive still holds. Call it once every description
+ * is installed in its process and before the tree runs: a write end kept
+ * open by relive would keep readers from seeing end of file. Opening a
+ * pipe after this fails. NULL is fine.
+ */
+void restore_pipes_release(struct restore_pipes *p);
+
+/* Release and free; NULL is fine. */
+void restore_pipes_free(struct restore_pipes *p);
 
 #endif

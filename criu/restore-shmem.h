@@ -8,9 +8,13 @@
 #ifndef RELIVE_RESTORE_SHMEM_H
 #define RELIVE_RESTORE_SHMEM_H
 
+#include <stdint.h>
+#include <sys/stat.h>
+
 #include "fdinfo.pb-c.h"
 
 struct image_set;
+struct restore_shmem;
 
 /*
  * Open the memfd file description fe (FT_MEMFD) of set: returns in *ret_fd
@@ -21,5 +25,26 @@ struct image_set;
  * logged.
  */
 int restore_memfd_open(const struct image_set *set, const FileEntry *fe, int *ret_fd);
+
+/*
+ * Load shmem.img and each object's pagemap and pages files from dirfd, and
+ * check them against set (every shared VMA and memfd descriptor names an
+ * object of the right kind; pages lie inside their object). A set without
+ * shared memory gives *ret = NULL. Returns 0 or -errno, logged.
+ */
+int restore_shmem_load(int dirfd, const struct image_set *set, struct restore_shmem **ret);
+
+/* Close every recreated object and free; NULL is fine. */
+void restore_shmem_free(struct restore_shmem *s);
+
+/*
+ * relive's own fd of object shmid, recreated on first use (shared
+ * anonymous memory by a shared anonymous mapping of relive's, reopened
+ * through map_files so that the restored VMAs still show "/dev/zero
+ * (deleted)"; a memfd by memfd_create with its name) with its size,
+ * content and seals. *ret_st is its stat. The fd stays owned by s: a task
+ * maps it by opening /proc/RELIVE_PID/fd/FD. Returns 0 or -errno, logged.
+ */
+int restore_shmem_fd(struct restore_shmem *s, uint64_t shmid, int *ret_fd, struct stat *ret_st);
 
 #endif

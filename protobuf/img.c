@@ -63,6 +63,10 @@ static const struct img_type_info type_info[IMG_TYPE_MAX] = {
     [IMG_PAGES] = {"pages", "pages-", NULL, NULL, 0},
     [IMG_FILES] = {"files", "files", &files_head__descriptor, &file_entry__descriptor, 64u << 10},
     [IMG_FDS] = {"fds", "fds-", &fd_entry__descriptor, &fd_entry__descriptor, 4096},
+    [IMG_SHMEM] = {"shmem", "shmem", &shmem_entry__descriptor, &shmem_entry__descriptor, 8192},
+    /* A pipe holds at most pipe-max-size bytes (1 MiB by default). */
+    [IMG_PIPES_DATA] = {"pipes-data", "pipes-data", &pipe_data_entry__descriptor,
+			&pipe_data_entry__descriptor, IMG_MAX_MSG_SIZE},
 };
 
 const char *img_type_name(enum img_type type)

@@ -31,6 +31,8 @@ enum img_type {
 	IMG_PAGES,	   /* pages-ID.img: raw pages after a header page */
 	IMG_FILES,	   /* files.img: files_head, file_entry* */
 	IMG_FDS,	   /* fds-PID.img: fd_entry* */
+	IMG_SHMEM,	   /* shmem.img: shmem_entry* */
+	IMG_PIPES_DATA,	   /* pipes-data.img: pipe_data_entry* */
 	IMG_TYPE_MAX,
 };
 

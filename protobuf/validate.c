@@ -43,6 +43,11 @@
 		    O_DSYNC | O_SYNC | O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW |         \
 		    O_NOATIME | O_CLOEXEC | O_PATH | O_TMPFILE | FASYNC))
 #define ROBUST_LIST_HEAD_SIZE 24u /* sizeof(struct robust_list_head) */
+/* F_SEAL_SEAL, SHRINK, GROW, WRITE, FUTURE_WRITE, EXEC. */
+#define KNOWN_SEALS	      0x3fu
+/* memfd_create's limit on a name: 255 bytes minus the "memfd:" prefix. */
+#define MEMFD_NAME_MAX	      249u
+#define PIPE_SIZE_MAX	      (1u << 31)
 
 __attribute__((format(printf, 3, 4))) static int fail(char *why, size_t n, const char *fmt, ...)
 {
@@ -767,6 +772,49 @@ static int check_reg(const FileEntry *f, const RegFileEntry *g, char *why, size_
 	return 0;
 }
 
+static int check_open_flags(uint32_t flags, char *why, size_t n)
+{
+	if (flags & ~KNOWN_OPEN_FLAGS)
+		return fail(why, n, "open flags 0%o have unknown bits", flags);
+	if ((flags & O_ACCMODE) == O_ACCMODE)
+		return fail(why, n, "open flags 0%o: invalid access mode", flags);
+	return 0;
+}
+
+static int check_pipe(const FileEntry *f, const PipeFileEntry *p, char *why, size_t n)
+{
+	int r = check_open_flags(p->flags, why, n);
+
+	if (r < 0)
+		return r;
+	/* Only a FIFO can be opened read-write. */
+	if (f->type == FILE_TYPE__FT_PIPE && (p->flags & O_ACCMODE) == O_RDWR)
+		return fail(why, n, "a pipe end opened read-write");
+	if (f->type == FILE_TYPE__FT_FIFO && f->reg && f->reg->flags != p->flags)
+		return fail(why, n, "FIFO open flags 0%o and 0%o disagree", f->reg->flags,
+			    p->flags);
+	/* The kernel rounds a pipe's capacity to a power of two pages. */
+	if (p->has_pipe_size && (p->pipe_size < 4096 || p->pipe_size > PIPE_SIZE_MAX ||
+				 (p->pipe_size & (p->pipe_size - 1))))
+		return fail(why, n, "pipe size %u is not a power of two from 4096 to 2^31",
+			    p->pipe_size);
+	return 0;
+}
+
+static int check_memfd(const MemfdFileEntry *m, char *why, size_t n)
+{
+	int r = check_open_flags(m->flags, why, n);
+
+	if (r < 0)
+		return r;
+	if (m->shmid == 0)
+		return fail(why, n, "memfd without a shared object id");
+	if (m->pos > INT64_MAX)
+		return fail(why, n, "position %llu beyond the largest file offset",
+			    (unsigned long long)m->pos);
+	return 0;
+}
+
 static int check_file(struct img_vstate *s, unsigned idx, const FileEntry *f, char *why, size_t n)
 {
 	unsigned i = idx - 1;
@@ -797,6 +845,46 @@ static int check_file(struct img_vstate *s, unsigned idx, const FileEntry *f, ch
 		if (r < 0)
 			return prefix(r, why, n, "file %u (id %u): ", i, f->id);
 	}
+	if (f->pipe) {
+		r = check_pipe(f, f->pipe, why, n);
+		if (r < 0)
+			return prefix(r, why, n, "file %u (id %u): ", i, f->id);
+	}
+	if (f->memfd) {
+		r = check_memfd(f->memfd, why, n);
+		if (r < 0)
+			return prefix(r, why, n, "file %u (id %u): ", i, f->id);
+	}
+	return 0;
+}
+
+/* ---- shmem.img and pipes-data.img ---- */
+
+static int check_shmem(unsigned idx, const ShmemEntry *e, char *why, size_t n)
+{
+	if (e->id == 0)
+		return fail(why, n, "object %u: id 0", idx);
+	if (e->kind != VMA_KIND__VMA_SHARED_ANON && e->kind != VMA_KIND__VMA_MEMFD)
+		return fail(why, n, "object %u: kind %d is not shared memory", idx, (int)e->kind);
+	if (e->size > INT64_MAX)
+		return fail(why, n, "object %u: size %llu beyond the largest file size", idx,
+			    (unsigned long long)e->size);
+	if (e->kind == VMA_KIND__VMA_SHARED_ANON && (e->name || e->has_seals))
+		return fail(why, n, "object %u: shared anonymous memory with a name or seals",
+			    idx);
+	if (e->name && strlen(e->name) > MEMFD_NAME_MAX)
+		return fail(why, n, "object %u: memfd name longer than %u bytes", idx,
+			    MEMFD_NAME_MAX);
+	if (e->has_seals && (e->seals & ~KNOWN_SEALS))
+		return fail(why, n, "object %u: seals 0x%x have unknown bits", idx, e->seals);
+	return 0;
+}
+
+static int check_pipe_data(unsigned idx, const PipeDataEntry *e, char *why, size_t n)
+{
+	if (e->data.len == 0 || e->data.len > PIPE_SIZE_MAX)
+		return fail(why, n, "pipe %u: %zu bytes of data, expected 1 to 2^31", idx,
+			    e->data.len);
 	return 0;
 }
 
@@ -858,6 +946,10 @@ int img_validate(struct img_vstate *s, unsigned idx, const ProtobufCMessage *msg
 		return check_file(s, idx, (const FileEntry *)msg, why, n);
 	case IMG_FDS:
 		return check_fd(s, idx, (const FdEntry *)msg, why, n);
+	case IMG_SHMEM:
+		return check_shmem(idx, (const ShmemEntry *)msg, why, n);
+	case IMG_PIPES_DATA:
+		return check_pipe_data(idx, (const PipeDataEntry *)msg, why, n);
 	default:
 		return fail(why, n, "a %s image holds no messages", img_type_name(s->type));
 	}

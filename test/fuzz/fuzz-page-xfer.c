@@ -77,7 +77,11 @@ static void write_seeds(const char *dir)
 	    {.type = PX_ERROR, .status = -EFAULT},
 	    {.type = PX_DONE_ACK},
 	    {.type = PX_PUT_DATA, .task = 4242, .nr_pages = 3},
-	    {.type = PX_PUT_RUN, .flags = 0x3, .task = 4242, .vaddr = 0x55d000000000, .nr_pages = 1000},
+	    {.type = PX_PUT_RUN,
+	     .flags = 0x3,
+	     .task = 4242,
+	     .vaddr = 0x55d000000000,
+	     .nr_pages = 1000},
 	    {.type = PX_PUT_END, .task = 4242, .vaddr = 3},
 	};
 	uint8_t buf[1 + sizeof(msgs) / sizeof(msgs[0]) * PX_MSG_SIZE + 64];
@@ -95,7 +99,8 @@ static void write_seeds(const char *dir)
 		struct px_hello_reply ok = {.version = PX_VERSION, .nr_tasks = 3};
 		struct px_hello_reply no = {.version = PX_VERSION, .status = -EXDEV};
 
-		write_encoded(dir, "reply-ok", FUZZ_REPLY, buf, px_reply_encode(&ok, buf, sizeof(buf)));
+		write_encoded(dir, "reply-ok", FUZZ_REPLY, buf,
+			      px_reply_encode(&ok, buf, sizeof(buf)));
 		write_encoded(dir, "reply-refused", FUZZ_REPLY, buf,
 			      px_reply_encode(&no, buf, sizeof(buf)));
 	}
@@ -161,8 +166,8 @@ static void fuzz_hello(const uint8_t *p, size_t len)
 	id = strndup((const char *)p, len);
 	if (!id)
 		abort();
-	if (px_id_valid(id) != (strlen(id) == PX_ID_LEN && strspn(id, "0123456789abcdefABCDEF") ==
-								      PX_ID_LEN))
+	if (px_id_valid(id) !=
+	    (strlen(id) == PX_ID_LEN && strspn(id, "0123456789abcdefABCDEF") == PX_ID_LEN))
 		abort();
 	free(id);
 }

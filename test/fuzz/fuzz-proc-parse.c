@@ -73,11 +73,12 @@ static void fuzz_maps_line(const char *s, size_t len)
 		abort();
 	/* Printed back the way the kernel prints it, the line must parse to
 	 * the same VMA: nothing in it was misread. */
-	n = asprintf(&line, "%" PRIx64 "-%" PRIx64 " %c%c%c%c %08" PRIx64 " %02x:%02x %" PRIu64 "%s%s%s",
-		     v.start, v.end, v.prot & PROT_READ ? 'r' : '-', v.prot & PROT_WRITE ? 'w' : '-',
-		     v.prot & PROT_EXEC ? 'x' : '-', v.shared ? 's' : 'p', v.pgoff, major(v.dev),
-		     minor(v.dev), v.ino, v.path ? " " : "", v.path ? v.path : "",
-		     v.deleted ? " (deleted)" : "");
+	n = asprintf(&line,
+		     "%" PRIx64 "-%" PRIx64 " %c%c%c%c %08" PRIx64 " %02x:%02x %" PRIu64 "%s%s%s",
+		     v.start, v.end, v.prot & PROT_READ ? 'r' : '-',
+		     v.prot & PROT_WRITE ? 'w' : '-', v.prot & PROT_EXEC ? 'x' : '-',
+		     v.shared ? 's' : 'p', v.pgoff, major(v.dev), minor(v.dev), v.ino,
+		     v.path ? " " : "", v.path ? v.path : "", v.deleted ? " (deleted)" : "");
 	if (n < 0 || proc_parse_maps_line(line, n, &again) < 0)
 		abort();
 	if (again.start != v.start || again.end != v.end || again.pgoff != v.pgoff ||
@@ -121,9 +122,8 @@ static void fuzz_status(const char *s, size_t len)
 
 	if (proc_parse_status(s, len, &st) < 0)
 		return;
-	if (st.umask > 0777 || st.tgid < 0 || st.ppid < 0 || st.tracer_pid < 0 ||
-	    st.seccomp < -1 || st.seccomp > 2 || st.nr_groups > 65536 ||
-	    (st.nr_groups && !st.groups))
+	if (st.umask > 0777 || st.tgid < 0 || st.ppid < 0 || st.tracer_pid < 0 || st.seccomp < -1 ||
+	    st.seccomp > 2 || st.nr_groups > 65536 || (st.nr_groups && !st.groups))
 		abort();
 	proc_status_free(&st);
 }

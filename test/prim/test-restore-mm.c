@@ -814,7 +814,8 @@ static bool in_some_vma(const struct capture *c, uint64_t addr)
 	return false;
 }
 
-/* Shared anonymous memory is refused as such, not half restored. */
+/* Shared anonymous memory whose object the set lacks is refused before
+ * anything is mapped, not half restored. */
 static void refuse_shared_anon(struct capture *c)
 {
 	size_t ai = c->mm.n_vmas;
@@ -833,7 +834,7 @@ static void refuse_shared_anon(struct capture *c)
 	c->vmas[ai]->flags = MAP_SHARED | MAP_ANONYMOUS;
 	c->vmas[ai]->has_shmid = true;
 	pid = restore_into_child(c, &c->mm, &err, NULL, NULL);
-	CHECK(err == -EOPNOTSUPP);
+	CHECK(err == -EINVAL);
 	kill_child(pid);
 	*c->vmas[ai] = saved;
 }
