@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* Phase A of restore in the child: descriptor table, cwd, root, umask. */
+/* Open file descriptions in relive, handed to each process's descriptor table in phase A. */
+#define LOG_PREFIX "restore-files: "
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,7 +11,11 @@
 #include <unistd.h>
 
 #include "image-set.h"
+#include "log.h"
+#include "restore-fdpass.h"
 #include "restore-files.h"
+#include "restore-pipes.h"
+#include "restore-shmem.h"
 #include "util.h"
 
 __attribute__((format(printf, 4, 0))) static int
@@ -75,98 +80,212 @@ static int find_own_tty(char *buf, size_t len)
 }
 
 /* Was the file at the path replaced since the dump? */
-static int check_identity(const FileEntry *f, const struct stat *st, int fdnum,
-			  struct phase_a_error *err)
+static int check_identity(const FileEntry *f, const struct stat *st, const char *who)
 {
 	const RegFileEntry *reg = f->reg;
 
-	if (reg->has_dev && reg->has_ino && (st->st_dev != reg->dev || st->st_ino != reg->ino))
-		return phase_a_refuse(err, -ESTALE,
-				      "fd %d: %s changed since the dump (device %u:%u inode %llu "
-				      "then, %u:%u inode %llu now)",
-				      fdnum, reg->path, major(reg->dev), minor(reg->dev),
-				      (unsigned long long)reg->ino, major(st->st_dev),
-				      minor(st->st_dev), (unsigned long long)st->st_ino);
+	if (reg->has_dev && reg->has_ino && (st->st_dev != reg->dev || st->st_ino != reg->ino)) {
+		pr_err("%s: %s changed since the dump (device %u:%u inode %llu then, %u:%u inode "
+		       "%llu now)\n",
+		       who, reg->path, major(reg->dev), minor(reg->dev),
+		       (unsigned long long)reg->ino, major(st->st_dev), minor(st->st_dev),
+		       (unsigned long long)st->st_ino);
+		return -ESTALE;
+	}
 	return 0;
 }
 
-/* Open the file description f (first used by fd fdnum). Returns an fd. */
-static int open_file(const FileEntry *f, int fdnum, bool shell_job, struct phase_a_error *err)
+static int open_tty(const FileEntry *f, bool shell_job, const char *who, int *ret_fd)
+{
+	int flags = f->reg ? (int)(f->reg->flags & O_ACCMODE) : O_RDWR;
+	char tty[256];
+	int fd, r;
+
+	if (!shell_job) {
+		pr_err("%s is a terminal: restore with --shell-job\n", who);
+		return -ENOTSUP;
+	}
+	r = find_own_tty(tty, sizeof(tty));
+	if (r < 0) {
+		pr_err("%s is a terminal, but relive's stdin, stdout and stderr are not\n", who);
+		return r;
+	}
+	fd = open(tty, flags | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return pr_err_ret(-errno, "%s: cannot open terminal %s", who, tty);
+	*ret_fd = fd;
+	return 0;
+}
+
+/* A regular file, directory or character device, reopened by path. */
+static int open_by_path(const FileEntry *f, const char *who, int *ret_fd)
 {
 	const RegFileEntry *reg = f->reg;
 	_cleanup_close_ int fd = -1;
-	int flags, r;
 	struct stat st;
-	char tty[256];
+	int flags, r;
 
-	if (f->type == FILE_TYPE__FT_TTY) {
-		if (!shell_job)
-			return phase_a_refuse(
-			    err, -ENOTSUP, "fd %d is a terminal: restore with --shell-job", fdnum);
-		r = find_own_tty(tty, sizeof(tty));
-		if (r < 0)
-			return phase_a_fail(err, r,
-					    "fd %d is a terminal, but relive's stdin, stdout and "
-					    "stderr are not",
-					    fdnum);
-		flags = reg ? (int)(reg->flags & O_ACCMODE) : O_RDWR;
-		fd = open(tty, flags | O_NOCTTY | O_CLOEXEC);
-		if (fd < 0)
-			return phase_a_fail(err, -errno, "fd %d: cannot open terminal %s", fdnum,
-					    tty);
-		return TAKE_FD(fd);
+	if (!reg) {
+		pr_err("%s: files.img entry %u has no path\n", who, f->id);
+		return -EINVAL;
 	}
-	if (f->type != FILE_TYPE__FT_REG && f->type != FILE_TYPE__FT_DIR &&
-	    f->type != FILE_TYPE__FT_CHR)
-		return phase_a_refuse(err, -ENOTSUP, "not supported: fd %d is a %s", fdnum,
-				      file_type_name(f->type));
-	if (reg->has_unlinked && reg->unlinked)
-		return phase_a_refuse(err, -ENOTSUP,
-				      "not supported: fd %d is %s, which was deleted or moved away",
-				      fdnum, reg->path);
-
+	if (reg->has_unlinked && reg->unlinked) {
+		pr_err("not supported: %s is %s, which was deleted or moved away\n", who,
+		       reg->path);
+		return -ENOTSUP;
+	}
 	/* Never create, truncate or steal a controlling terminal on reopen. */
 	flags = (int)reg->flags & ~(O_CREAT | O_TRUNC | O_EXCL | O_CLOEXEC | O_NOCTTY);
 	if (f->type == FILE_TYPE__FT_DIR)
 		flags |= O_DIRECTORY;
 	fd = open(reg->path, flags | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
-		return phase_a_fail(err, -errno, "fd %d: cannot open %s", fdnum, reg->path);
+		return pr_err_ret(-errno, "%s: cannot open %s", who, reg->path);
 	if (fstat(fd, &st) < 0)
-		return phase_a_fail(err, -errno, "fd %d: cannot stat %s", fdnum, reg->path);
+		return pr_err_ret(-errno, "%s: cannot stat %s", who, reg->path);
 
 	switch (f->type) {
 	case FILE_TYPE__FT_REG:
-		if (!S_ISREG(st.st_mode))
-			return phase_a_refuse(err, -ESTALE, "fd %d: %s is no longer a regular file",
-					      fdnum, reg->path);
-		r = check_identity(f, &st, fdnum, err);
+		if (!S_ISREG(st.st_mode)) {
+			pr_err("%s: %s is no longer a regular file\n", who, reg->path);
+			return -ESTALE;
+		}
+		r = check_identity(f, &st, who);
 		if (r < 0)
 			return r;
 		break;
 	case FILE_TYPE__FT_DIR:
-		r = check_identity(f, &st, fdnum, err);
+		r = check_identity(f, &st, who);
 		if (r < 0)
 			return r;
 		break;
 	default: /* FT_CHR: a device node, reopened by path */
-		if (!S_ISCHR(st.st_mode) || (reg->has_rdev && st.st_rdev != reg->rdev))
-			return phase_a_refuse(err, -ESTALE,
-					      "fd %d: %s is not the character device it was", fdnum,
-					      reg->path);
-		return TAKE_FD(fd);
+		if (!S_ISCHR(st.st_mode) || (reg->has_rdev && st.st_rdev != reg->rdev)) {
+			pr_err("%s: %s is not the character device it was\n", who, reg->path);
+			return -ESTALE;
+		}
+		*ret_fd = TAKE_FD(fd);
+		return 0;
 	}
-	if (reg->pos > (uint64_t)INT64_MAX)
-		return phase_a_refuse(err, -EINVAL, "fd %d: position %llu out of range", fdnum,
-				      (unsigned long long)reg->pos);
+	if (reg->pos > (uint64_t)INT64_MAX) {
+		pr_err("%s: position %llu out of range\n", who, (unsigned long long)reg->pos);
+		return -EINVAL;
+	}
 	if (reg->pos && lseek(fd, (off_t)reg->pos, SEEK_SET) != (off_t)reg->pos)
-		return phase_a_fail(err, negerrno(), "fd %d: cannot seek %s to %llu", fdnum,
-				    reg->path, (unsigned long long)reg->pos);
-	return TAKE_FD(fd);
+		return pr_err_ret(negerrno(), "%s: cannot seek %s to %llu", who, reg->path,
+				  (unsigned long long)reg->pos);
+	*ret_fd = TAKE_FD(fd);
+	return 0;
 }
 
-int restore_fds(const struct image_set *set, const struct image_proc *p, bool shell_job,
-		struct phase_a_error *err)
+/* Open the file description f, first used as "who" (process P fd N). */
+static int open_description(const struct image_set *set, const FileEntry *f, bool shell_job,
+			    const char *who, int *ret_fd)
+{
+	switch (f->type) {
+	case FILE_TYPE__FT_TTY:
+		return open_tty(f, shell_job, who, ret_fd);
+	case FILE_TYPE__FT_REG:
+	case FILE_TYPE__FT_DIR:
+	case FILE_TYPE__FT_CHR:
+		return open_by_path(f, who, ret_fd);
+	case FILE_TYPE__FT_PIPE:
+	case FILE_TYPE__FT_FIFO:
+		return restore_pipe_open(set, f, ret_fd);
+	case FILE_TYPE__FT_MEMFD:
+		return restore_memfd_open(set, f, ret_fd);
+	default:
+		pr_err("not supported: %s is a %s\n", who, file_type_name(f->type));
+		return -ENOTSUP;
+	}
+}
+
+static int file_index(const struct image_set *set, uint32_t id)
+{
+	for (size_t i = 0; i < set->nr_files; i++)
+		if (set->files[i]->id == id)
+			return (int)i;
+	return -1;
+}
+
+void restore_files_close(int *fds, size_t nr)
+{
+	for (size_t i = 0; fds && i < nr; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	free(fds);
+}
+
+int restore_files_open(const struct image_set *set, bool shell_job, int **ret_fds)
+{
+	int *fds = malloc((set->nr_files ? set->nr_files : 1) * sizeof(*fds));
+
+	if (!fds)
+		return -ENOMEM;
+	for (size_t i = 0; i < set->nr_files; i++)
+		fds[i] = -1;
+	for (size_t i = 0; i < set->nr_procs; i++) {
+		const struct image_proc *p = &set->procs[i];
+
+		for (size_t j = 0; j < p->nr_fds; j++) {
+			int idx = file_index(set, p->fds[j]->file_id);
+			char who[64];
+			int r;
+
+			if (idx < 0) {
+				pr_err("fds-%u.img: fd %u: unknown file id %u\n", p->pstree->pid,
+				       p->fds[j]->fd, p->fds[j]->file_id);
+				restore_files_close(fds, set->nr_files);
+				return -EINVAL;
+			}
+			if (fds[idx] >= 0)
+				continue;
+			snprintf(who, sizeof(who), "process %u fd %u", p->pstree->pid,
+				 p->fds[j]->fd);
+			r = open_description(set, set->files[idx], shell_job, who, &fds[idx]);
+			if (r < 0) {
+				restore_files_close(fds, set->nr_files);
+				return r;
+			}
+		}
+	}
+	*ret_fds = fds;
+	return 0;
+}
+
+/* Is fd entry i of p the first one of its description in p? */
+static bool first_of_description(const struct image_proc *p, size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (p->fds[j]->file_id == p->fds[i]->file_id)
+			return false;
+	return true;
+}
+
+int restore_files_send(int sock, const struct image_set *set, const struct image_proc *p,
+		       const int *fds)
+{
+	for (size_t i = 0; i < p->nr_fds; i++) {
+		struct tree_msg m = {.op = TREE_FD, .file_id = p->fds[i]->file_id};
+		int idx, r;
+
+		if (!first_of_description(p, i))
+			continue;
+		idx = file_index(set, p->fds[i]->file_id);
+		if (idx < 0 || fds[idx] < 0) {
+			pr_err("process %u fd %u: file id %u was not opened\n", p->pstree->pid,
+			       p->fds[i]->fd, p->fds[i]->file_id);
+			return -EINVAL;
+		}
+		r = tree_msg_send(sock, &m, fds[idx]);
+		if (r < 0)
+			return pr_err_ret(r, "process %u: cannot send fd %u", p->pstree->pid,
+					  p->fds[i]->fd);
+	}
+	return 0;
+}
+
+int restore_fds(const struct image_proc *p, int sock, struct phase_a_error *err)
 {
 	_cleanup_free_ int *src = NULL; /* per fd entry: where its description sits */
 	unsigned max_fd = 0, base;
@@ -176,7 +295,7 @@ int restore_fds(const struct image_set *set, const struct image_proc *p, bool sh
 		if (p->fds[i]->fd > max_fd)
 			max_fd = p->fds[i]->fd;
 	/*
-	 * Descriptions are opened above every target number first, so that
+	 * Descriptions are moved above every target number first, so that
 	 * installing one never closes another that is still needed.
 	 */
 	base = max_fd + 1;
@@ -195,25 +314,31 @@ int restore_fds(const struct image_set *set, const struct image_proc *p, bool sh
 	if (!src)
 		return phase_a_fail(err, -ENOMEM, "out of memory");
 	for (size_t i = 0; i < p->nr_fds; i++) {
-		const FileEntry *f = image_set_find_file(set, p->fds[i]->file_id);
-		int fd, high;
+		struct tree_msg m;
+		int fd = -1, high, r;
 
 		src[i] = -1;
-		/* A description shared by several fds is opened only once. */
-		for (size_t j = 0; j < i; j++) {
-			if (p->fds[j]->file_id == p->fds[i]->file_id) {
-				src[i] = src[j];
-				break;
+		/* A description shared by several fds comes only once. */
+		if (!first_of_description(p, i)) {
+			for (size_t j = 0; j < i; j++) {
+				if (p->fds[j]->file_id == p->fds[i]->file_id) {
+					src[i] = src[j];
+					break;
+				}
 			}
-		}
-		if (src[i] >= 0)
 			continue;
-		if (!f)
-			return phase_a_refuse(err, -EINVAL, "fd %u: unknown file id %u",
-					      p->fds[i]->fd, p->fds[i]->file_id);
-		fd = open_file(f, (int)p->fds[i]->fd, shell_job, err);
-		if (fd < 0)
-			return fd;
+		}
+		r = tree_msg_recv(sock, &m, &fd, NULL);
+		if (r < 0)
+			return phase_a_fail(err, r, "fd %u: cannot receive it from relive",
+					    p->fds[i]->fd);
+		if (m.op != TREE_FD || m.file_id != p->fds[i]->file_id || fd < 0) {
+			if (fd >= 0)
+				close(fd);
+			return phase_a_refuse(err, -EPROTO,
+					      "fd %u: relive sent file id %u, expected %u",
+					      p->fds[i]->fd, m.file_id, p->fds[i]->file_id);
+		}
 		high = fcntl(fd, F_DUPFD_CLOEXEC, (int)base);
 		close(fd);
 		if (high < 0)

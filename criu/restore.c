@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* Restore orchestration: images, clone3, phase A in the child, phase B over ptrace. */
+/* Restore orchestration: images, the tree by clone3, phase A in each child, phase B over ptrace. */
 #define LOG_PREFIX "restore: "
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/sched.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -17,10 +20,12 @@
 
 #include "log.h"
 #include "options.h"
+#include "restore-fdpass.h"
 #include "restore-files.h"
 #include "restore-mm.h"
 #include "restore-regs.h"
 #include "restore-task.h"
+#include "restore-tree.h"
 #include "restore.h"
 #include "uffd.h"
 #include "util.h"
@@ -65,24 +70,6 @@ static int phase_a_rlimits(const TaskCoreEntry *core, struct phase_a_error *err)
 	return 0;
 }
 
-static int phase_a_session(const PstreeEntry *ps, bool shell_job, struct phase_a_error *err)
-{
-	if (ps->sid == ps->pid) {
-		if (setsid() < 0)
-			return phase_a_fail(err, -errno, "setsid");
-		return 0;
-	}
-	if (!shell_job)
-		return phase_a_refuse(err, -ENOTSUP,
-				      "not supported: process %u is not a session leader (its "
-				      "session is %u): restore it with --shell-job",
-				      ps->pid, ps->sid);
-	/* A shell job joins relive's session; its own group if it led one. */
-	if (ps->pgid == ps->pid && setpgid(0, 0) < 0)
-		return phase_a_fail(err, -errno, "setpgid");
-	return 0;
-}
-
 static int phase_a_scratch(unsigned long addr, struct phase_a_error *err)
 {
 	uint64_t all = ~0ull;
@@ -106,20 +93,67 @@ static int phase_a_scratch(unsigned long addr, struct phase_a_error *err)
 	return 0;
 }
 
-static __attribute__((noreturn)) void phase_a(struct restore_ctx *ctx, int sync_fd)
+/* clone3 with set_tid: the child gets the dumped pid or nothing. With
+ * CLONE_NEWPID it is PID 1 of a new namespace and pid is 0. */
+static pid_t clone_with_pid(pid_t pid, uint64_t flags)
 {
-	const struct image_proc *p = &ctx->set.procs[0];
-	struct phase_a_error *err = ctx->err;
-	char c;
+	pid_t tid = pid;
+	struct clone_args args = {.flags = flags, .exit_signal = SIGCHLD};
 
-	/* Nothing may happen before relive traces us: a failure would go unseen. */
-	if (read(sync_fd, &c, 1) != 1) {
-		phase_a_refuse(err, -EPIPE, "relive did not start tracing the task");
-		_exit(1);
+	if (pid > 0) {
+		args.set_tid = (uint64_t)(uintptr_t)&tid;
+		args.set_tid_size = 1;
 	}
-	if (restore_fds(&ctx->set, p, ctx->o->shell_job, err) < 0 || restore_fs_state(p, err) < 0 ||
-	    phase_a_session(p->pstree, ctx->o->shell_job, err) < 0 ||
-	    phase_a_scratch(ctx->scratch, err) < 0 || phase_a_rlimits(p->core, err) < 0)
+	return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+}
+
+static __attribute__((noreturn)) void phase_a(struct restore_ctx *ctx, size_t idx);
+
+/* A process in phase A creates its child idx, which runs phase A too. */
+static int phase_a_create(struct restore_ctx *ctx, int32_t idx)
+{
+	pid_t pid;
+
+	if (idx < 0 || (size_t)idx >= ctx->set.nr_procs)
+		return -EINVAL;
+	pid = clone_with_pid((pid_t)ctx->set.pstree[idx]->pid, 0);
+	if (pid == 0)
+		phase_a(ctx, (size_t)idx);
+	return pid < 0 ? -errno : pid;
+}
+
+/*
+ * relive's init of a new pid namespace, once it created the root: hold
+ * nothing open, reap every orphan, and end the way the root ends.
+ */
+static __attribute__((noreturn)) void phase_a_init(struct restore_ctx *ctx)
+{
+	pid_t root = (pid_t)ctx->set.pstree[0]->pid;
+
+	close_range(0, ~0U, 0);
+	for (;;) {
+		int status;
+		pid_t w = waitpid(-1, &status, 0);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			_exit(127);
+		}
+		if (w != root)
+			continue;
+		_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	}
+}
+
+/* The last part of phase A: descriptors, file-system state, limits; stop. */
+static __attribute__((noreturn)) void phase_a_finish(struct restore_ctx *ctx, size_t idx, int sock)
+{
+	const struct image_proc *p = &ctx->set.procs[idx];
+	struct phase_a_error *err = &ctx->err[idx];
+
+	if (restore_fds(p, sock, err) < 0 || restore_fs_state(p, err) < 0 ||
+	    phase_a_scratch(ctx->procs[idx].scratch, err) < 0 || phase_a_rlimits(p->core, err) < 0)
 		_exit(1);
 	/*
 	 * Stop for phase B. glibc's raise() would use the tid it cached for
@@ -130,21 +164,362 @@ static __attribute__((noreturn)) void phase_a(struct restore_ctx *ctx, int sync_
 	_exit(1);
 }
 
+/*
+ * Phase A of slot idx, in the new process itself: say hello (relive
+ * learns our pid from the credentials and traces us), then do what relive
+ * commands, in the order it decides.
+ */
+static __attribute__((noreturn)) void phase_a(struct restore_ctx *ctx, size_t idx)
+{
+	int sock = ctx->procs[idx].child_sock;
+	struct tree_msg m = {.op = TREE_HELLO};
+	uint64_t all = ~0ull;
+
+	/* Signals stay blocked until the final mask is loaded in phase B. */
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, sizeof(all));
+	/* relive's ends: once relive closes its own, every channel ends. */
+	for (size_t i = 0; i < ctx->nr_slots; i++) {
+		if (ctx->procs[i].sock >= 0)
+			close(ctx->procs[i].sock);
+		ctx->procs[i].sock = -1;
+	}
+	if (tree_msg_send(sock, &m, -1) < 0)
+		_exit(1);
+	/* Nothing happens before the first command: relive traces us first. */
+	for (;;) {
+		int r;
+
+		if (tree_msg_recv(sock, &m, NULL, NULL) < 0)
+			_exit(1);
+		switch (m.op) {
+		case TREE_CREATE:
+			r = phase_a_create(ctx, m.arg);
+			break;
+		case TREE_SETSID:
+			r = setsid() < 0 ? -errno : 0;
+			break;
+		case TREE_SETPGID:
+			r = setpgid(0, m.arg) < 0 ? -errno : 0;
+			break;
+		case TREE_FILES:
+			if (idx < ctx->set.nr_procs)
+				phase_a_finish(ctx, idx, sock);
+			r = -EPROTO;
+			break;
+		case TREE_INIT:
+			if (idx == ctx->set.nr_procs)
+				phase_a_init(ctx);
+			r = -EPROTO;
+			break;
+		default:
+			r = -EPROTO;
+			break;
+		}
+		m = (struct tree_msg){.op = TREE_REPLY, .ret = r};
+		if (tree_msg_send(sock, &m, -1) < 0)
+			_exit(1);
+	}
+}
+
 /* ---- parent side ---- */
 
-/* Kill the task being restored and reap it: nothing half-restored stays. */
+#define PHASE_A_TIMEOUT_MS 30000
+
+static void slot_name(const struct restore_ctx *ctx, size_t idx, char *buf, size_t len)
+{
+	if (idx == ctx->set.nr_procs)
+		snprintf(buf, len, "the pid namespace init");
+	else
+		snprintf(buf, len, "process %u", ctx->set.pstree[idx]->pid);
+}
+
+/* Slot idx ended during phase A: say why, as it wrote it. */
+static void report_phase_a_death(struct restore_ctx *ctx, size_t idx)
+{
+	char who[64];
+
+	slot_name(ctx, idx, who, sizeof(who));
+	if (ctx->err[idx].msg[0])
+		pr_err("phase A of %s failed: %s\n", who, ctx->err[idx].msg);
+	else
+		pr_err("phase A of %s failed: it ended\n", who);
+}
+
+/* The next message from slot idx; its death or silence is an error. */
+static int tree_recv(struct restore_ctx *ctx, size_t idx, struct tree_msg *m, pid_t *ret_pid)
+{
+	struct restore_proc *rp = &ctx->procs[idx];
+	struct pollfd pfd[2] = {{.fd = rp->sock, .events = POLLIN},
+				{.fd = rp->pidfd, .events = POLLIN}};
+	char who[64];
+	int n, r;
+
+	slot_name(ctx, idx, who, sizeof(who));
+	do
+		n = poll(pfd, rp->pidfd >= 0 ? 2 : 1, PHASE_A_TIMEOUT_MS);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return pr_err_ret(-errno, "poll");
+	if (n == 0) {
+		pr_err("%s did not answer in %d s\n", who, PHASE_A_TIMEOUT_MS / 1000);
+		return -ETIMEDOUT;
+	}
+	if (!(pfd[0].revents & POLLIN)) {
+		report_phase_a_death(ctx, idx);
+		return -ECHILD;
+	}
+	r = tree_msg_recv(rp->sock, m, NULL, ret_pid);
+	if (r < 0)
+		return pr_err_ret(r, "%s: phase A channel", who);
+	return 0;
+}
+
+/* Run command op(arg) in slot idx; *ret gets its result. */
+static int tree_command(struct restore_ctx *ctx, size_t idx, enum tree_op op, int32_t arg, int *ret)
+{
+	struct tree_msg m = {.op = op, .arg = arg};
+	char who[64];
+	int r;
+
+	slot_name(ctx, idx, who, sizeof(who));
+	r = tree_msg_send(ctx->procs[idx].sock, &m, -1);
+	if (r < 0)
+		return pr_err_ret(r, "%s: cannot send a command", who);
+	r = tree_recv(ctx, idx, &m, NULL);
+	if (r < 0)
+		return r;
+	if (m.op != TREE_REPLY) {
+		pr_err("%s: unexpected message %u\n", who, m.op);
+		return -EPROTO;
+	}
+	*ret = m.ret;
+	return 0;
+}
+
+/* The new process of slot idx said hello: note its pid and trace it. */
+static int tree_attach(struct restore_ctx *ctx, size_t idx)
+{
+	struct restore_proc *rp = &ctx->procs[idx];
+	struct tree_msg m;
+	pid_t pid = 0;
+	char who[64];
+	int r;
+
+	slot_name(ctx, idx, who, sizeof(who));
+	r = tree_recv(ctx, idx, &m, &pid);
+	if (r < 0)
+		return r;
+	if (m.op != TREE_HELLO || pid <= 0) {
+		pr_err("%s: no hello with credentials (message %u, pid %d)\n", who, m.op, pid);
+		return -EPROTO;
+	}
+	if (rp->pid && rp->pid != pid) {
+		pr_err("%s: created as %d, but says it is %d\n", who, rp->pid, pid);
+		return -EPROTO;
+	}
+	rp->pid = pid;
+	rp->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (rp->pidfd < 0)
+		return pr_err_ret(-errno, "%s: pidfd_open(%d)", who, pid);
+	if (idx == ctx->set.nr_procs)
+		return 0; /* relive's init is never traced */
+	if (ptrace(PTRACE_SEIZE, pid, NULL,
+		   PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACECLONE | PTRACE_O_EXITKILL) < 0)
+		return pr_err_ret(-errno, "%s (pid %d): PTRACE_SEIZE", who, pid);
+	pr_debug("%s created as %d\n", who, pid);
+	return 0;
+}
+
+static int report_create_failure(const struct restore_ctx *ctx, size_t idx, int r)
+{
+	uint32_t want = ctx->set.pstree[idx]->pid;
+
+	if (r == -EEXIST) {
+		pr_err("PID %u is in use: cannot restore process %u with its own pid\n", want,
+		       want);
+		return r;
+	}
+	return pr_err_ret(r, "clone3 of process %u", want);
+}
+
+/* Right after creation: a session leader's setsid, a group leader's setpgid. */
+static int tree_own_session_group(struct restore_ctx *ctx, size_t idx)
+{
+	const struct tree_step *s = &ctx->plan[idx];
+	uint32_t pid = ctx->set.pstree[idx]->pid;
+	int r, ret;
+
+	if (!s->setsid && !s->own_group)
+		return 0;
+	r = tree_command(ctx, idx, s->setsid ? TREE_SETSID : TREE_SETPGID, 0, &ret);
+	if (r < 0)
+		return r;
+	if (ret < 0)
+		return pr_err_ret(ret, "process %u: %s", pid, s->setsid ? "setsid" : "setpgid");
+	return 0;
+}
+
+/* relive creates the root itself, or the init of a new pid namespace. */
+static int create_root(struct restore_ctx *ctx)
+{
+	size_t init = ctx->set.nr_procs;
+	pid_t pid;
+	int r, ret;
+
+	/* Flush before the fork so that nothing buffered is written twice. */
+	fflush(NULL);
+	if (ctx->own_init) {
+		pid = clone_with_pid(0, CLONE_NEWPID);
+		if (pid == 0)
+			phase_a(ctx, init);
+		if (pid < 0)
+			return pr_err_ret(-errno, "clone3 of a new pid namespace");
+		ctx->procs[init].pid = pid;
+		r = tree_attach(ctx, init);
+		if (r < 0)
+			return r;
+		r = tree_command(ctx, init, TREE_CREATE, 0, &ret);
+		if (r < 0)
+			return r;
+		if (ret < 0)
+			return report_create_failure(ctx, 0, ret);
+	} else {
+		/* A root that was PID 1 of its namespace is PID 1 of a new one. */
+		pid = ctx->new_pid_ns ? clone_with_pid(0, CLONE_NEWPID)
+				      : clone_with_pid((pid_t)ctx->set.pstree[0]->pid, 0);
+		if (pid == 0)
+			phase_a(ctx, 0);
+		if (pid < 0)
+			return report_create_failure(ctx, 0, -errno);
+		ctx->procs[0].pid = pid;
+	}
+	return tree_attach(ctx, 0);
+}
+
+/* Wait for slot idx to stop at the end of phase A, or report its failure. */
+static int wait_phase_a(struct restore_ctx *ctx, size_t idx)
+{
+	struct restore_proc *rp = &ctx->procs[idx];
+
+	for (;;) {
+		int status, sig;
+
+		if (waitpid(rp->pid, &status, __WALL) < 0) {
+			if (errno == EINTR)
+				continue;
+			return pr_err_ret(-errno, "waitpid(%d)", rp->pid);
+		}
+		if (WIFEXITED(status) || WIFSIGNALED(status)) {
+			rp->pid = 0; /* its exit is ours to see no more */
+			if (ctx->err[idx].msg[0])
+				report_phase_a_death(ctx, idx);
+			else if (WIFSIGNALED(status))
+				pr_err("phase A of process %u failed: killed by signal %d\n",
+				       ctx->set.pstree[idx]->pid, WTERMSIG(status));
+			else
+				pr_err("phase A of process %u failed: exit status %d\n",
+				       ctx->set.pstree[idx]->pid, WEXITSTATUS(status));
+			return -ECHILD;
+		}
+		if (!WIFSTOPPED(status))
+			continue;
+		sig = WSTOPSIG(status);
+		if ((status >> 16) == 0 && sig == SIGSTOP) {
+			rp->stopped = true;
+			return 0;
+		}
+		/* A group stop: go on. A signal from elsewhere: deliver it. */
+		if (ptrace(PTRACE_CONT, rp->pid, NULL, (status >> 16) ? 0 : sig) < 0)
+			return pr_err_ret(-errno, "task %d: PTRACE_CONT", rp->pid);
+	}
+}
+
+/*
+ * Create every process with its dumped parent, pid, session and group
+ * (restore-tree.h), then let each install its descriptors and stop.
+ */
+static int create_tree(struct restore_ctx *ctx)
+{
+	size_t n = ctx->set.nr_procs;
+	int r, ret;
+
+	r = create_root(ctx);
+	if (r < 0)
+		return r;
+	r = tree_own_session_group(ctx, 0);
+	if (r < 0)
+		return r;
+	for (size_t i = 1; i < n; i++) {
+		size_t parent = (size_t)ctx->plan[i].parent;
+
+		r = tree_command(ctx, parent, TREE_CREATE, (int32_t)i, &ret);
+		if (r < 0)
+			return r;
+		if (ret < 0)
+			return report_create_failure(ctx, i, ret);
+		r = tree_attach(ctx, i);
+		if (r < 0)
+			return r;
+		r = tree_own_session_group(ctx, i);
+		if (r < 0)
+			return r;
+	}
+	if (ctx->own_init) {
+		struct tree_msg m = {.op = TREE_INIT};
+
+		r = tree_msg_send(ctx->procs[n].sock, &m, -1);
+		if (r < 0)
+			return pr_err_ret(r, "the pid namespace init: cannot send a command");
+	}
+	/* Every group leader exists now: the other members join. */
+	for (size_t i = 0; i < n; i++) {
+		uint32_t pgid = ctx->plan[i].join_pgid;
+
+		if (!pgid)
+			continue;
+		r = tree_command(ctx, i, TREE_SETPGID, (int32_t)pgid, &ret);
+		if (r < 0)
+			return r;
+		if (ret < 0)
+			return pr_err_ret(ret, "process %u: setpgid to group %u",
+					  ctx->set.pstree[i]->pid, pgid);
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct tree_msg m = {.op = TREE_FILES};
+
+		r = tree_msg_send(ctx->procs[i].sock, &m, -1);
+		if (r < 0)
+			return pr_err_ret(r, "process %u: cannot send a command",
+					  ctx->set.pstree[i]->pid);
+		r = restore_files_send(ctx->procs[i].sock, &ctx->set, &ctx->set.procs[i],
+				       ctx->file_fds);
+		if (r < 0)
+			return r;
+		r = wait_phase_a(ctx, i);
+		if (r < 0)
+			return r;
+		pr_debug("process %u: phase A done\n", ctx->set.pstree[i]->pid);
+	}
+	return 0;
+}
+
+/*
+ * Kill every process created so far and reap them all: relive is the
+ * subreaper while it restores, so orphans come back to it.
+ */
 static void restore_abort(struct restore_ctx *ctx)
 {
 	int status;
 
-	if (ctx->pid <= 0)
-		return;
-	kill(ctx->pid, SIGKILL);
-	/*
-	 * Traced threads are reaped by us too, and the leader is reported
-	 * only after them: wait for any until the leader is gone (relive
-	 * has no other child while it restores).
-	 */
+	/* A process we never heard from then sees its channel end and exits. */
+	for (size_t i = 0; i < ctx->nr_slots; i++) {
+		if (ctx->procs[i].sock >= 0)
+			close(ctx->procs[i].sock);
+		ctx->procs[i].sock = -1;
+	}
+	for (size_t i = ctx->nr_slots; i-- > 0;)
+		if (ctx->procs[i].pid > 0)
+			kill(ctx->procs[i].pid, SIGKILL);
 	for (;;) {
 		pid_t w = waitpid(-1, &status, __WALL);
 
@@ -153,96 +528,52 @@ static void restore_abort(struct restore_ctx *ctx)
 				continue;
 			break;
 		}
-		if (w == ctx->pid && (WIFEXITED(status) || WIFSIGNALED(status)))
-			break;
 	}
-	ctx->pid = 0;
+	for (size_t i = 0; i < ctx->nr_slots; i++)
+		ctx->procs[i].pid = 0;
 }
 
 static int check_supported(const struct restore_ctx *ctx)
 {
 	const struct image_set *set = &ctx->set;
-	const struct image_proc *p = &set->procs[0];
 
-	if (ctx->o->new_pid_ns) {
-		pr_err("not supported yet: restore --new-pid-ns\n");
-		return -ENOTSUP;
-	}
-	if (set->nr_procs > 1) {
-		pr_err("not supported: the image holds a tree of %zu processes\n", set->nr_procs);
-		return -ENOTSUP;
-	}
-	if (p->core->state != TASK_STATE__TASK_ALIVE) {
-		pr_err("not supported: process %u was %s when dumped\n", p->core->pid,
-		       p->core->state == TASK_STATE__TASK_ZOMBIE ? "a zombie" : "stopped");
-		return -ENOTSUP;
-	}
-	for (size_t i = 0; i < p->pages.nr_entries; i++) {
-		uint32_t flags = p->pages.entries[i]->flags;
+	for (size_t k = 0; k < set->nr_procs; k++) {
+		const struct image_proc *p = &set->procs[k];
 
-		/* Pages on a page server come through the lazy-pages daemon. */
-		if (flags & PAGEMAP_FLAG__PE_PARENT ||
-		    (flags & PAGEMAP_FLAG__PE_REMOTE && !ctx->o->lazy_pages)) {
-			pr_err("not supported: pagemap-%u.img entry %zu has its pages %s\n",
-			       p->core->pid, i,
-			       p->pages.entries[i]->flags & PAGEMAP_FLAG__PE_PARENT
-				   ? "in a parent image set"
-				   : "on a page server");
+		if (p->core->state != TASK_STATE__TASK_ALIVE) {
+			pr_err("not supported: process %u was %s when dumped\n", p->core->pid,
+			       p->core->state == TASK_STATE__TASK_ZOMBIE ? "a zombie" : "stopped");
 			return -ENOTSUP;
 		}
+		if (ctx->new_pid_ns && p->core->n_threads > 1) {
+			pr_err("not supported yet: process %u has %zu threads, and threads are not "
+			       "restored in a new pid namespace\n",
+			       p->core->pid, p->core->n_threads);
+			return -ENOTSUP;
+		}
+		for (size_t i = 0; i < p->pages.nr_entries; i++) {
+			uint32_t flags = p->pages.entries[i]->flags;
+
+			/* Pages on a page server come through the lazy-pages daemon. */
+			if (flags & PAGEMAP_FLAG__PE_PARENT ||
+			    (flags & PAGEMAP_FLAG__PE_REMOTE && !ctx->o->lazy_pages)) {
+				pr_err("not supported: pagemap-%u.img entry %zu has its pages %s\n",
+				       p->core->pid, i,
+				       flags & PAGEMAP_FLAG__PE_PARENT ? "in a parent image set"
+								       : "on a page server");
+				return -ENOTSUP;
+			}
+		}
+	}
+	if (set->inventory->has_root_is_ns_init && set->inventory->root_is_ns_init &&
+	    set->pstree[0]->pid != 1) {
+		pr_err("inventory.img: the root was its namespace's init, but pstree.img names it "
+		       "%u\n",
+		       set->pstree[0]->pid);
+		return -EINVAL;
 	}
 	return 0;
 }
-
-/* clone3 with set_tid: the child gets the dumped pid or nothing. */
-static pid_t clone_with_pid(pid_t pid)
-{
-	pid_t tid = pid;
-	struct clone_args args = {
-	    .exit_signal = SIGCHLD,
-	    .set_tid = (uint64_t)(uintptr_t)&tid,
-	    .set_tid_size = 1,
-	};
-
-	return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
-}
-
-/* Wait for the child to stop at the end of phase A, or report its failure. */
-static int wait_phase_a(struct restore_ctx *ctx)
-{
-	for (;;) {
-		int status, sig;
-
-		if (waitpid(ctx->pid, &status, __WALL) < 0) {
-			if (errno == EINTR)
-				continue;
-			return pr_err_ret(-errno, "waitpid(%d)", ctx->pid);
-		}
-		if (WIFEXITED(status) || WIFSIGNALED(status)) {
-			pid_t pid = ctx->pid;
-
-			ctx->pid = 0; /* reaped */
-			if (ctx->err->msg[0])
-				pr_err("phase A of task %d failed: %s\n", pid, ctx->err->msg);
-			else if (WIFSIGNALED(status))
-				pr_err("phase A of task %d failed: killed by signal %d\n", pid,
-				       WTERMSIG(status));
-			else
-				pr_err("phase A of task %d failed: exit status %d\n", pid,
-				       WEXITSTATUS(status));
-			return -ECHILD;
-		}
-		if (!WIFSTOPPED(status))
-			continue;
-		sig = WSTOPSIG(status);
-		if ((status >> 16) == 0 && sig == SIGSTOP)
-			return 0;
-		/* A group stop: go on. A signal from elsewhere: deliver it. */
-		if (ptrace(PTRACE_CONT, ctx->pid, NULL, (status >> 16) ? 0 : sig) < 0)
-			return pr_err_ret(-errno, "task %d: PTRACE_CONT", ctx->pid);
-	}
-}
-
 static int write_pidfile(const char *path, pid_t pid)
 {
 	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -258,10 +589,11 @@ static int write_pidfile(const char *path, pid_t pid)
 	return 0;
 }
 
-/* Create the task's userfaultfd and give it to the lazy-pages daemon. */
-static int hand_over_lazy_memory(struct restore_ctx *ctx)
+/* Create the process's userfaultfd and give it to the lazy-pages daemon. */
+static int hand_over_lazy_memory(struct restore_ctx *ctx, size_t idx)
 {
-	const struct image_proc *p = &ctx->set.procs[0];
+	const struct image_proc *p = &ctx->set.procs[idx];
+	struct restore_proc *rp = &ctx->procs[idx];
 	const char *dir = ctx->o->work_dir     ? ctx->o->work_dir
 			  : ctx->o->images_dir ? ctx->o->images_dir
 					       : ".";
@@ -272,36 +604,38 @@ static int hand_over_lazy_memory(struct restore_ctx *ctx)
 	r = uffd_socket_path(dir, sock, sizeof(sock));
 	if (r < 0)
 		return r;
-	r = uffd_create_in_task(&ctx->rt, p->mm, &p->pages, &uffd);
+	r = uffd_create_in_task(&rp->rt, p->mm, &p->pages, &uffd);
 	if (r < 0)
 		return r;
-	return uffd_send_to_daemon(sock, p->pstree->pid, ctx->pid, (uint32_t)ctx->set.nr_procs,
+	/* Every process of the tree hands its own over. */
+	return uffd_send_to_daemon(sock, p->pstree->pid, rp->pid, (uint32_t)ctx->set.nr_procs,
 				   ctx->set.inventory->image_set_id, uffd);
 }
 
-/* Phase B: everything the child cannot do for itself. */
-static int phase_b(struct restore_ctx *ctx)
+/* Phase B of process idx: everything it cannot do for itself. */
+static int phase_b(struct restore_ctx *ctx, size_t idx)
 {
-	const struct image_proc *p = &ctx->set.procs[0];
+	const struct image_proc *p = &ctx->set.procs[idx];
+	struct restore_proc *rp = &ctx->procs[idx];
 	const TaskCoreEntry *core = p->core;
-	struct remote *rt = &ctx->rt;
+	struct remote *rt = &rp->rt;
 	size_t nr = core->n_threads;
 	int r;
 
-	r = restore_check_xstate(ctx->pid, core->threads[0]);
+	r = restore_check_xstate(rp->pid, core->threads[0]);
 	if (r < 0)
 		return r;
-	r = remote_init(rt, ctx->pid, ctx->scratch);
+	r = remote_init(rt, rp->pid, rp->scratch);
 	if (r < 0)
 		return r;
 	/* restore_mm wants the whole area; it keeps its first page for code. */
-	rt->scratch = ctx->scratch;
+	rt->scratch = rp->scratch;
 	rt->scratch_len = RESTORE_SCRATCH_SIZE;
 	r = restore_mm(rt, p->mm, &p->pages, ctx->o->lazy_pages);
 	if (r < 0)
 		return r;
 	/* From here on rt->scratch is argument room only, after the 0f 05. */
-	rt->scratch = ctx->scratch + PAGE_SIZE_4K;
+	rt->scratch = rp->scratch + PAGE_SIZE_4K;
 	rt->scratch_len = RESTORE_SCRATCH_SIZE - PAGE_SIZE_4K;
 	/*
 	 * The daemon must serve the lazy memory before anything below
@@ -309,29 +643,29 @@ static int phase_b(struct restore_ctx *ctx)
 	 * userfaultfd must exist before credentials drop.
 	 */
 	if (ctx->o->lazy_pages) {
-		r = hand_over_lazy_memory(ctx);
+		r = hand_over_lazy_memory(ctx, idx);
 		if (r < 0)
 			return r;
 	}
 	/* Threads first: clone3 with set_tid needs relive's privileges. */
-	ctx->threads = calloc(nr, sizeof(*ctx->threads));
-	if (!ctx->threads)
+	rp->threads = calloc(nr, sizeof(*rp->threads));
+	if (!rp->threads)
 		return -ENOMEM;
-	ctx->threads[0] = rt;
+	rp->threads[0] = rt;
+	rp->nr_threads = 1;
 	for (size_t i = 1; i < nr; i++) {
 		struct remote *trt = calloc(1, sizeof(*trt));
 
 		if (!trt)
 			return -ENOMEM;
-		ctx->threads[i] = trt;
+		rp->threads[i] = trt;
 		r = restore_clone_thread(rt, (pid_t)core->threads[i]->tid, trt);
 		if (r < 0)
 			return r;
-		ctx->nr_threads = i + 1;
+		rp->nr_threads = i + 1;
 	}
-	ctx->nr_threads = nr;
 	for (size_t i = 0; i < nr; i++) {
-		r = restore_thread_state(ctx->threads[i], core, core->threads[i]);
+		r = restore_thread_state(rp->threads[i], core, core->threads[i]);
 		if (r < 0)
 			return r;
 	}
@@ -340,7 +674,7 @@ static int phase_b(struct restore_ctx *ctx)
 		return r;
 	/* Credentials are per thread; the leader's go last. */
 	for (size_t i = nr; i-- > 0;) {
-		r = restore_task_creds(ctx->threads[i], core->creds);
+		r = restore_task_creds(rp->threads[i], core->creds);
 		if (r < 0)
 			return r;
 	}
@@ -350,9 +684,9 @@ static int phase_b(struct restore_ctx *ctx)
 			return r;
 		/* Every signal is blocked, so no thread but the leader can
 		 * have had one set aside during our calls. */
-		if (i > 0 && ctx->threads[i]->nr_deferred)
+		if (i > 0 && rp->threads[i]->nr_deferred)
 			pr_warn("thread %u: %u signals arrived during restore and are lost\n",
-				core->threads[i]->tid, ctx->threads[i]->nr_deferred);
+				core->threads[i]->tid, rp->threads[i]->nr_deferred);
 	}
 	r = restore_task_itimers(rt, core);
 	if (r < 0)
@@ -362,12 +696,12 @@ static int phase_b(struct restore_ctx *ctx)
 	 * syscall exit, before the next instruction would fault, and the
 	 * final registers replace RIP anyway.
 	 */
-	r = restore_remote_call(rt, "munmap of the scratch area", SYS_munmap, ctx->scratch,
+	r = restore_remote_call(rt, "munmap of the scratch area", SYS_munmap, rp->scratch,
 				RESTORE_SCRATCH_SIZE, 0, 0, 0, 0);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < nr; i++) {
-		r = restore_final_regs(ctx->threads[i]->pid, core->threads[i]);
+		r = restore_final_regs(rp->threads[i]->pid, core->threads[i]);
 		if (r < 0)
 			return r;
 	}
@@ -383,69 +717,116 @@ static double elapsed_ms(const struct timespec *start)
 	       (double)(now.tv_nsec - start->tv_nsec) / 1e6;
 }
 
-static int restore_task(struct restore_ctx *ctx)
+/* Channels, scratch addresses and the shared error area, before any clone. */
+static int prepare_slots(struct restore_ctx *ctx)
 {
-	const struct image_proc *p = &ctx->set.procs[0];
-	pid_t want = (pid_t)p->pstree->pid;
-	int sync[2] = {-1, -1};
-	pid_t pid;
+	size_t n = ctx->set.nr_procs;
+	int one = 1, r;
+
+	ctx->nr_slots = n + (ctx->own_init ? 1 : 0);
+	ctx->procs = calloc(ctx->nr_slots, sizeof(*ctx->procs));
+	if (!ctx->procs)
+		return -ENOMEM;
+	for (size_t i = 0; i < ctx->nr_slots; i++)
+		ctx->procs[i].sock = ctx->procs[i].child_sock = ctx->procs[i].pidfd = -1;
+	ctx->err = mmap(NULL, ctx->nr_slots * sizeof(*ctx->err), PROT_READ | PROT_WRITE,
+			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (ctx->err == MAP_FAILED) {
+		ctx->err = NULL;
+		return pr_err_ret(-errno, "mmap");
+	}
+	for (size_t i = 0; i < ctx->nr_slots; i++) {
+		int sv[2];
+
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+			return pr_err_ret(-errno, "socketpair");
+		ctx->procs[i].sock = sv[0];
+		ctx->procs[i].child_sock = sv[1];
+		/* Every message then names its sender's pid as we see it. */
+		if (setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0)
+			return pr_err_ret(-errno, "SO_PASSCRED");
+		if (i < n) {
+			r = restore_mm_pick_scratch(ctx->set.procs[i].mm, RESTORE_SCRATCH_SIZE,
+						    &ctx->procs[i].scratch);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+/* Everything traced is released at once, threads before their leader. */
+static int release_tree(struct restore_ctx *ctx)
+{
+	for (size_t k = ctx->set.nr_procs; k-- > 0;) {
+		struct restore_proc *rp = &ctx->procs[k];
+
+		for (size_t i = rp->nr_threads; i-- > 0;) {
+			pid_t tid = rp->threads[i]->pid;
+
+			if (ptrace(PTRACE_DETACH, tid, NULL, 0) < 0)
+				return pr_err_ret(-errno, "thread %d: PTRACE_DETACH", tid);
+		}
+	}
+	return 0;
+}
+
+static int restore_tree(struct restore_ctx *ctx)
+{
 	int r;
 
-	r = restore_mm_pick_scratch(p->mm, RESTORE_SCRATCH_SIZE, &ctx->scratch);
+	r = restore_tree_plan(&ctx->set, ctx->o->shell_job, &ctx->plan);
 	if (r < 0)
 		return r;
-	if (pipe2(sync, O_CLOEXEC) < 0)
-		return pr_err_ret(-errno, "pipe");
-	/* Flush before the fork so that nothing buffered is written twice. */
-	fflush(NULL);
-	pid = clone_with_pid(want);
-	if (pid == 0) {
-		close(sync[1]);
-		phase_a(ctx, sync[0]);
-	}
-	close(sync[0]);
-	if (pid < 0) {
-		r = -errno;
-		close(sync[1]);
-		if (r == -EEXIST) {
-			pr_err("PID %d is in use: cannot restore process %d with its own pid\n",
-			       want, want);
+	r = restore_files_open(&ctx->set, ctx->o->shell_job, &ctx->file_fds);
+	if (r < 0)
+		return r;
+	r = prepare_slots(ctx);
+	if (r < 0)
+		return r;
+	r = create_tree(ctx);
+	if (r < 0)
+		return r;
+	/* The descriptions live on in the processes now. */
+	restore_files_close(ctx->file_fds, ctx->set.nr_files);
+	ctx->file_fds = NULL;
+	for (size_t i = 0; i < ctx->set.nr_procs; i++) {
+		r = phase_b(ctx, i);
+		if (r < 0)
 			return r;
-		}
-		return pr_err_ret(r, "clone3 with pid %d", want);
+		pr_debug("process %u: phase B done\n", ctx->set.pstree[i]->pid);
 	}
-	ctx->pid = pid;
-	pr_debug("task %d created\n", pid);
-	if (ptrace(PTRACE_SEIZE, pid, NULL,
-		   PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACECLONE | PTRACE_O_EXITKILL) < 0) {
-		r = pr_err_ret(-errno, "task %d: PTRACE_SEIZE", pid);
-		close(sync[1]);
-		return r;
-	}
-	r = write_all(sync[1], "x", 1);
-	close(sync[1]);
-	if (r < 0)
-		return pr_err_ret(r, "task %d: cannot start phase A", pid);
-	r = wait_phase_a(ctx);
-	if (r < 0)
-		return r;
-	pr_debug("task %d: phase A done\n", pid);
-	r = phase_b(ctx);
-	if (r < 0)
-		return r;
 	if (ctx->o->pidfile) {
-		r = write_pidfile(ctx->o->pidfile, pid);
+		r = write_pidfile(ctx->o->pidfile, ctx->procs[0].pid);
 		if (r < 0)
 			return r;
 	}
-	/* Threads first: the leader's detach lets the process run. */
-	for (size_t i = ctx->nr_threads; i-- > 0;) {
-		pid_t tid = ctx->threads[i]->pid;
+	return release_tree(ctx);
+}
 
-		if (ptrace(PTRACE_DETACH, tid, NULL, 0) < 0)
-			return pr_err_ret(-errno, "thread %d: PTRACE_DETACH", tid);
+static void restore_ctx_free(struct restore_ctx *ctx)
+{
+	for (size_t k = 0; ctx->procs && k < ctx->nr_slots; k++) {
+		struct restore_proc *rp = &ctx->procs[k];
+
+		for (size_t i = 1; i < rp->nr_threads; i++)
+			free(rp->threads[i]);
+		free(rp->threads);
+		if (rp->sock >= 0)
+			close(rp->sock);
+		if (rp->child_sock >= 0)
+			close(rp->child_sock);
+		if (rp->pidfd >= 0)
+			close(rp->pidfd);
 	}
-	return 0;
+	free(ctx->procs);
+	free(ctx->plan);
+	restore_files_close(ctx->file_fds, ctx->set.nr_files);
+	if (ctx->err)
+		munmap(ctx->err, ctx->nr_slots * sizeof(*ctx->err));
+	image_set_free(&ctx->set);
+	if (ctx->dirfd >= 0)
+		close(ctx->dirfd);
 }
 
 int restore_run(const struct opts *o, pid_t *ret_pid)
@@ -453,7 +834,8 @@ int restore_run(const struct opts *o, pid_t *ret_pid)
 	const char *dir = o->images_dir ? o->images_dir : ".";
 	struct restore_ctx ctx = {.o = o, .dirfd = -1};
 	struct timespec start;
-	int r;
+	int subreaper = 0, r;
+	unsigned long calls = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	ctx.dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -462,35 +844,35 @@ int restore_run(const struct opts *o, pid_t *ret_pid)
 	r = image_set_load(ctx.dirfd, dir, &ctx.set);
 	if (r < 0)
 		goto out;
+	/* A root that was its namespace's init can only be one again. */
+	ctx.new_pid_ns = o->new_pid_ns || (ctx.set.inventory->has_root_is_ns_init &&
+					   ctx.set.inventory->root_is_ns_init);
+	ctx.own_init = ctx.new_pid_ns && ctx.set.pstree[0]->pid != 1;
 	r = check_supported(&ctx);
 	if (r < 0)
 		goto out;
-	ctx.err =
-	    mmap(NULL, sizeof(*ctx.err), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (ctx.err == MAP_FAILED) {
-		ctx.err = NULL;
-		r = pr_err_ret(-errno, "mmap");
+	/* Orphans of a failed restore come back to us, to be reaped. */
+	prctl(PR_GET_CHILD_SUBREAPER, &subreaper, 0, 0, 0);
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) {
+		r = pr_err_ret(-errno, "PR_SET_CHILD_SUBREAPER");
 		goto out;
 	}
-	r = restore_task(&ctx);
-	if (r < 0) {
+	r = restore_tree(&ctx);
+	if (r < 0)
 		restore_abort(&ctx);
+	prctl(PR_SET_CHILD_SUBREAPER, subreaper, 0, 0, 0);
+	if (r < 0)
 		goto out;
-	}
-	*ret_pid = ctx.pid;
-	pr_info("restored process %d in %.1f ms (%lu remote calls)\n", ctx.pid, elapsed_ms(&start),
-		ctx.rt.nr_calls);
+	*ret_pid = ctx.own_init ? ctx.procs[ctx.set.nr_procs].pid : ctx.procs[0].pid;
+	for (size_t i = 0; i < ctx.set.nr_procs; i++)
+		calls += ctx.procs[i].rt.nr_calls;
+	pr_info("restored %zu process%s (root %d%s) in %.1f ms (%lu remote calls)\n",
+		ctx.set.nr_procs, ctx.set.nr_procs == 1 ? "" : "es", ctx.procs[0].pid,
+		ctx.new_pid_ns ? ", in a new pid namespace" : "", elapsed_ms(&start), calls);
 out:
-	for (size_t i = 1; ctx.threads && i < ctx.set.procs[0].core->n_threads; i++)
-		free(ctx.threads[i]);
-	free(ctx.threads);
-	if (ctx.err)
-		munmap(ctx.err, sizeof(*ctx.err));
-	image_set_free(&ctx.set);
-	close(ctx.dirfd);
+	restore_ctx_free(&ctx);
 	return r;
 }
-
 int restore_wait(pid_t pid, int *ret_code)
 {
 	int status;

@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Restore of an image set, all or nothing: load and check every image,
- * create the task with clone3(set_tid), let it rebuild its descriptors and
- * file-system state itself (phase A), then rebuild the rest from outside
- * over ptrace (phase B: address space, task state, credentials, signals,
- * registers) and let it run. Any failure after the task exists kills it.
+ * open every file description, create the tree (the root with
+ * clone3(set_tid) by relive, optionally inside a new pid namespace, every
+ * other process by its restored parent, sessions and groups as
+ * restore-tree.h plans them), let each process install its descriptors and
+ * file-system state itself (phase A), then rebuild the rest of each from
+ * outside over ptrace (phase B: address space, task state, credentials,
+ * signals, registers) and release them all together. Any failure kills
+ * and reaps every process created so far.
  *
  * The scratch area (RESTORE_SCRATCH_SIZE at a hole of the final layout)
  * holds the 0f 05 that remote calls execute at its first byte
@@ -23,15 +27,19 @@
 
 struct opts;
 struct phase_a_error;
+struct tree_step;
 
-struct restore_ctx {
-	const struct opts *o;
-	int dirfd;
-	struct image_set set;
-	/* The task being restored: 0 before clone3, and after it was reaped. */
+/* One process of the tree being restored. */
+struct restore_proc {
+	/* Its pid as relive sees it (outer in a new pid namespace); 0 before
+	 * it exists and after it was reaped. */
 	pid_t pid;
-	/* Shared with the child: the reason phase A failed. */
-	struct phase_a_error *err;
+	int pidfd;
+	/* The phase A channel: relive's end and the process's end. */
+	int sock;
+	int child_sock;
+	/* Phase A ended with the process stopped for phase B. */
+	bool stopped;
 	unsigned long scratch;
 	/* Remote calls in the leader. */
 	struct remote rt;
@@ -40,11 +48,30 @@ struct restore_ctx {
 	size_t nr_threads;
 };
 
+struct restore_ctx {
+	const struct opts *o;
+	int dirfd;
+	struct image_set set;
+	struct tree_step *plan;
+	/* procs[i] restores set.procs[i]; procs[set.nr_procs] is the init of
+	 * a new pid namespace when relive provides one. */
+	struct restore_proc *procs;
+	size_t nr_slots;
+	bool new_pid_ns;
+	/* relive's own init of the new pid namespace (index nr_procs). */
+	bool own_init;
+	/* Shared with the children: why phase A failed, one per slot. */
+	struct phase_a_error *err;
+	/* Open file descriptions, indexed like set.files. */
+	int *file_fds;
+};
+
 /*
  * Restore the image set named by o->images_dir. On success the restored
- * root runs, no longer traced, as a child of the caller, and *ret_pid
- * names it. Returns 0 or -errno after one clear message; nothing restored
- * is left behind on failure.
+ * tree runs, no longer traced; *ret_pid names the caller's child: the
+ * root, or with a new pid namespace its init (which ends with the root's
+ * exit status). The pidfile gets the root's pid as the caller sees it. Returns 0 or -errno after
+ * one clear message; nothing restored is left behind on failure.
  */
 int restore_run(const struct opts *o, pid_t *ret_pid);
 
