@@ -6,13 +6,13 @@
 #include "case.h"
 #include "lazy-restored.h"
 
-#define SIZE	 (64ul << 20)
+#define SIZE	 (128ul << 20)
 #define SEED	 0xd0e7
 #define UNMAP_SZ (8ul << 20)
 #define SEED_U	 0x0a11
 
 /*
- * In the 64 MiB region: [8, 16) MiB dropped and read at once (a fault in a
+ * In the 128 MiB region: [8, 16) MiB dropped and read at once (a fault in a
  * dropped range must be answered with zeros), [24, 40) MiB dropped and left
  * alone until SIGTERM (the background fill must not put the image back).
  * The 8 MiB region is unmapped and mapped afresh at the same address (same

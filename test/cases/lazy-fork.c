@@ -7,7 +7,7 @@
 #include "case.h"
 #include "lazy-restored.h"
 
-#define SIZE	(64ul << 20)
+#define SIZE	(128ul << 20)
 #define QUARTER (SIZE / 4)
 #define SEED	0x4f4b
 #define SEED_C	0xc41d

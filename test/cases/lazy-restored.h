@@ -59,21 +59,42 @@ static inline unsigned long long lazy_start_time(void)
 	return t;
 }
 
+static inline long long lazy_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /*
- * Poll every 2 ms until this process is a restored copy of the one that
+ * Wake every 2 ms until this process is a restored copy of the one that
  * recorded @start, or SIGTERM arrived. True if restored. A process left
  * running by dump -R is never "restored" and waits for SIGTERM.
+ *
+ * /proc/self/stat is read only after a wake-up came late (20 ms): the
+ * process was frozen, by a dump, and perhaps is a restored copy now. Reading
+ * it every time would leave its fd open at the instant a dump freezes the
+ * process now and then, and a restore refuses an open /proc file that is
+ * not the same file any more.
  */
 static inline bool lazy_wait_restored(unsigned long long start)
 {
 	const struct timespec ts = {0, 2 * 1000 * 1000};
+	long long prev = lazy_now_ms();
 
 	while (!test_stopped()) {
-		unsigned long long now = lazy_start_time();
+		long long now;
 
-		if (now && now != start)
-			return true;
 		nanosleep(&ts, NULL);
+		now = lazy_now_ms();
+		if (now - prev > 20) {
+			unsigned long long t = lazy_start_time();
+
+			if (t && t != start)
+				return true;
+		}
+		prev = now;
 	}
 	return false;
 }
