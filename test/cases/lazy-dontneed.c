@@ -12,15 +12,17 @@
 #define SEED_U	 0x0a11
 
 /*
- * In the 128 MiB region: [8, 16) MiB dropped and read at once (a fault in a
- * dropped range must be answered with zeros), [24, 40) MiB dropped and left
- * alone until SIGTERM (the background fill must not put the image back).
+ * In the 128 MiB region: [96, 104) MiB dropped and read at once (a fault in
+ * a dropped range must be answered with zeros), [112, 128) MiB dropped and
+ * left alone until SIGTERM (the background fill must not put the image
+ * back). Near the end, as the fill of an untouched region starts at its
+ * beginning.
  * The 8 MiB region is unmapped and mapped afresh at the same address (same
  * /proc/PID/maps line, fresh zero memory).
  */
-#define DROP_READ_OFF  (8ul << 20)
+#define DROP_READ_OFF  (96ul << 20)
 #define DROP_READ_LEN  (8ul << 20)
-#define DROP_LATER_OFF (24ul << 20)
+#define DROP_LATER_OFF (112ul << 20)
 #define DROP_LATER_LEN (16ul << 20)
 
 static void check_zero(const char *what, const char *p, size_t len)
@@ -55,8 +57,9 @@ static void check_kept(const char *what, char *buf)
 
 static void drop(char *buf, char *small)
 {
-	long missing = lazy_missing_pages(buf, SIZE);
-	long missing_small = lazy_missing_pages(small, UNMAP_SZ);
+	long m_read = lazy_missing_pages(buf + DROP_READ_OFF, DROP_READ_LEN);
+	long m_later = lazy_missing_pages(buf + DROP_LATER_OFF, DROP_LATER_LEN);
+	long m_small = lazy_missing_pages(small, UNMAP_SZ);
 
 	if (madvise(buf + DROP_READ_OFF, DROP_READ_LEN, MADV_DONTNEED) < 0)
 		fail("madvise(DONTNEED): %m");
@@ -69,8 +72,10 @@ static void drop(char *buf, char *small)
 		fail("mmap again at %p: %m", small);
 	check_zero("dropped range read at once", buf + DROP_READ_OFF, DROP_READ_LEN);
 	check_zero("unmapped and mapped again", small, UNMAP_SZ);
-	test_msg("dropped with %ld of %lu and %ld of %lu pages not in place", missing,
-		 SIZE / LAZY_PG, missing_small, UNMAP_SZ / LAZY_PG);
+	test_msg("dropped with %ld of %lu, %ld of %lu and %ld of %lu pages not in place "
+		 "(read at once, left alone, unmapped)",
+		 m_read, DROP_READ_LEN / LAZY_PG, m_later, DROP_LATER_LEN / LAZY_PG, m_small,
+		 UNMAP_SZ / LAZY_PG);
 }
 
 int main(int argc, char **argv)
