@@ -22,11 +22,13 @@
  * Background requests in flight on the bulk connection. The daemon fills
  * in address order, so the next requests are predicted and sent ahead:
  * the server streams while the daemon copies, with no round trip per
- * batch. 8 MiB in flight covers the loopback and LAN bandwidth-delay
- * products; a wrong guess costs reading and dropping what is in flight.
+ * batch. 4 MiB in flight covers the loopback and LAN bandwidth-delay
+ * products; a wrong guess costs reading and dropping what is in flight,
+ * so a pipeline starts only where two long fetches in a row were
+ * contiguous (the daemon filling in order, not jumping after faults).
  */
-#define PIPELINE_DEPTH 8
-/* A fetch this long starts a pipeline: a background round, or a long fault run. */
+#define PIPELINE_DEPTH 4
+/* A fetch this long may be a background round, or a long fault run. */
 #define PIPELINE_MIN_PAGES 32
 
 struct tcp_task {
@@ -55,6 +57,9 @@ struct tcp_source {
 	/* Where the next prediction starts. */
 	uint32_t next_pid;
 	uint64_t next_vaddr;
+	/* Where the last long fetch on the fault connection ended. */
+	uint32_t long_pid;
+	uint64_t long_end;
 	int failed; /* sticky: the server is lost */
 	bool running_sent;
 	uint64_t dropped_pages;
@@ -327,9 +332,9 @@ static int tcp_fetch(struct page_source *src, uint32_t pid, uint64_t vaddr, uint
 		r = read_reply(ts, ts->fault_fd, &want, ts->fault_buf, &zero);
 	if (r < 0)
 		return r;
-	if (want.nr_pages >= PIPELINE_MIN_PAGES &&
-	    (pid != ts->next_pid || ts->next_vaddr != vaddr + (uint64_t)want.nr_pages * PX_PAGE)) {
-		/* A new stretch: what is in flight was a wrong guess. */
+	if (want.nr_pages >= PIPELINE_MIN_PAGES && pid == ts->long_pid && vaddr == ts->long_end) {
+		/* A second long fetch right after the first: the daemon fills
+		 * in order from here, and what is in flight was a wrong guess. */
 		while (ts->q_len) {
 			r = drop_one(ts);
 			if (r < 0)
@@ -340,6 +345,10 @@ static int tcp_fetch(struct page_source *src, uint32_t pid, uint64_t vaddr, uint
 		r = refill(ts);
 		if (r < 0)
 			return r;
+	}
+	if (want.nr_pages >= PIPELINE_MIN_PAGES) {
+		ts->long_pid = pid;
+		ts->long_end = vaddr + (uint64_t)want.nr_pages * PX_PAGE;
 	}
 	*ret = (struct page_run){zero ? NULL : ts->fault_buf, want.nr_pages};
 	return 0;
