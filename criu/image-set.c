@@ -158,6 +158,9 @@ static int load_proc(int dirfd, struct image_proc *p)
 	r = load_one(dirfd, name, IMG_CORE, (void **)&p->core);
 	if (r < 0)
 		return r;
+	/* A zombie has no memory and no descriptors left: only its core. */
+	if (p->core->state == TASK_STATE__TASK_ZOMBIE)
+		return 0;
 	snprintf(name, sizeof(name), "mm-%d.img", pid);
 	r = load_one(dirfd, name, IMG_MM, (void **)&p->mm);
 	if (r < 0)
@@ -341,6 +344,28 @@ static int check_siginfos(const char *file, const char *what, ProtobufCBinaryDat
 	return 0;
 }
 
+/*
+ * A zombie: an exit status it can reproduce (an exit code, or a signal
+ * whose default action ends a process), no threads left.
+ */
+static int check_zombie(const char *file, const TaskCoreEntry *c, const PstreeEntry *ps)
+{
+	int st = c->has_exit_code ? c->exit_code : -1;
+	int sig = st & 0x7f;
+
+	if (c->n_threads != 0 || ps->n_threads != 1) {
+		pr_err("%s: a zombie with threads\n", file);
+		return -EINVAL;
+	}
+	if (st < 0 || st > 0xffff || (sig && st >> 8) || sig == 0x7f || sig > 64 ||
+	    (sig && (sig == SIGCHLD || sig == SIGCONT || sig == SIGURG || sig == SIGWINCH ||
+		     sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU))) {
+		pr_err("%s: zombie with exit status %#x, which no exit produces\n", file, st);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int check_core(const struct image_proc *p)
 {
 	const TaskCoreEntry *c = p->core;
@@ -354,6 +379,8 @@ static int check_core(const struct image_proc *p)
 		pr_err("%s: holds pid %u\n", file, c->pid);
 		return -EINVAL;
 	}
+	if (c->state == TASK_STATE__TASK_ZOMBIE)
+		return check_zombie(file, c, ps);
 	if (c->n_threads != ps->n_threads) {
 		pr_err("%s: %zu threads, pstree.img lists %zu\n", file, c->n_threads,
 		       ps->n_threads);
@@ -564,6 +591,24 @@ static int check_fds(const struct image_set *set, const struct image_proc *p)
 	return 0;
 }
 
+/* A zombie is never the root, and its children went to a reaper. */
+static int check_zombie_place(const struct image_set *set, size_t i)
+{
+	uint32_t pid = set->pstree[i]->pid;
+
+	if (i == 0) {
+		pr_err("pstree.img: the root %u is a zombie\n", pid);
+		return -EINVAL;
+	}
+	for (size_t j = 0; j < set->nr_procs; j++) {
+		if (set->pstree[j]->ppid == pid) {
+			pr_err("pstree.img: zombie %u has a child, %u\n", pid, set->pstree[j]->pid);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 int image_set_check(const struct image_set *set)
 {
 	int r = check_pstree(set);
@@ -579,6 +624,12 @@ int image_set_check(const struct image_set *set)
 		r = check_core(p);
 		if (r < 0)
 			return r;
+		if (p->core->state == TASK_STATE__TASK_ZOMBIE) {
+			r = check_zombie_place(set, i);
+			if (r < 0)
+				return r;
+			continue;
+		}
 		r = check_vmas(p);
 		if (r < 0)
 			return r;

@@ -24,6 +24,7 @@ enum tree_op {
 	TREE_FD,	/* relive -> process: one descriptor of file_id */
 	TREE_INIT,	/* relive -> the pid namespace init: become the reaper */
 	TREE_REPLY,	/* process -> relive: ret is the result */
+	TREE_ZOMBIE,	/* relive -> a dumped zombie: exit as it did */
 };
 
 struct tree_msg {

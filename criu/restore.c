@@ -164,6 +164,34 @@ static __attribute__((noreturn)) void phase_a_finish(struct restore_ctx *ctx, si
 	_exit(1);
 }
 
+static bool is_zombie(const struct restore_ctx *ctx, size_t idx)
+{
+	return idx < ctx->set.nr_procs &&
+	       ctx->set.procs[idx].core->state == TASK_STATE__TASK_ZOMBIE;
+}
+
+/*
+ * A zombie of the tree ends here, the way it ended before: by its exit
+ * code, or by its signal (no core dump: the status loses its core bit).
+ * Its parent, still in phase A, does not reap it.
+ */
+static __attribute__((noreturn)) void phase_a_zombie(int status)
+{
+	int sig = status & 0x7f;
+
+	if (sig) {
+		struct rlimit none = {0, 0};
+		uint64_t mask = ~0ull & ~(1ull << (sig - 1));
+
+		setrlimit(RLIMIT_CORE, &none);
+		signal(sig, SIG_DFL);
+		syscall(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, sizeof(mask));
+		syscall(SYS_kill, syscall(SYS_getpid), sig);
+		_exit(128 + sig);
+	}
+	_exit((status >> 8) & 0xff);
+}
+
 /*
  * Phase A of slot idx, in the new process itself: say hello (relive
  * learns our pid from the credentials and traces us), then do what relive
@@ -209,6 +237,11 @@ static __attribute__((noreturn)) void phase_a(struct restore_ctx *ctx, size_t id
 		case TREE_INIT:
 			if (idx == ctx->set.nr_procs)
 				phase_a_init(ctx);
+			r = -EPROTO;
+			break;
+		case TREE_ZOMBIE:
+			if (is_zombie(ctx, idx))
+				phase_a_zombie(ctx->set.procs[idx].core->exit_code);
 			r = -EPROTO;
 			break;
 		default:
@@ -321,8 +354,9 @@ static int tree_attach(struct restore_ctx *ctx, size_t idx)
 	rp->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (rp->pidfd < 0)
 		return pr_err_ret(-errno, "%s: pidfd_open(%d)", who, pid);
-	if (idx == ctx->set.nr_procs)
-		return 0; /* relive's init is never traced */
+	/* relive's init is never traced; a zombie has nothing to restore. */
+	if (idx == ctx->set.nr_procs || is_zombie(ctx, idx))
+		return 0;
 	if (ptrace(PTRACE_SEIZE, pid, NULL,
 		   PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACECLONE | PTRACE_O_EXITKILL) < 0)
 		return pr_err_ret(-errno, "%s (pid %d): PTRACE_SEIZE", who, pid);
@@ -435,6 +469,35 @@ static int wait_phase_a(struct restore_ctx *ctx, size_t idx)
 }
 
 /*
+ * Zombie idx exits now that every group it may lead has its members; it
+ * stays unreaped for its parent's wait(). Returns once it has exited.
+ */
+static int make_zombie(struct restore_ctx *ctx, size_t idx)
+{
+	struct restore_proc *rp = &ctx->procs[idx];
+	struct tree_msg m = {.op = TREE_ZOMBIE};
+	struct pollfd pfd = {.fd = rp->pidfd, .events = POLLIN};
+	uint32_t pid = ctx->set.pstree[idx]->pid;
+	int n, r;
+
+	r = tree_msg_send(rp->sock, &m, -1);
+	if (r < 0)
+		return pr_err_ret(r, "zombie %u: cannot send a command", pid);
+	do
+		n = poll(&pfd, 1, PHASE_A_TIMEOUT_MS);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return pr_err_ret(-errno, "poll");
+	if (n == 0) {
+		pr_err("zombie %u did not exit in %d s\n", pid, PHASE_A_TIMEOUT_MS / 1000);
+		return -ETIMEDOUT;
+	}
+	pr_debug("process %u is a zombie again (status %#x)\n", pid,
+		 ctx->set.procs[idx].core->exit_code);
+	return 0;
+}
+
+/*
  * Create every process with its dumped parent, pid, session and group
  * (restore-tree.h), then let each install its descriptors and stop.
  */
@@ -487,6 +550,12 @@ static int create_tree(struct restore_ctx *ctx)
 	for (size_t i = 0; i < n; i++) {
 		struct tree_msg m = {.op = TREE_FILES};
 
+		if (is_zombie(ctx, i)) {
+			r = make_zombie(ctx, i);
+			if (r < 0)
+				return r;
+			continue;
+		}
 		r = tree_msg_send(ctx->procs[i].sock, &m, -1);
 		if (r < 0)
 			return pr_err_ret(r, "process %u: cannot send a command",
@@ -540,9 +609,10 @@ static int check_supported(const struct restore_ctx *ctx)
 	for (size_t k = 0; k < set->nr_procs; k++) {
 		const struct image_proc *p = &set->procs[k];
 
+		if (p->core->state == TASK_STATE__TASK_ZOMBIE)
+			continue;
 		if (p->core->state != TASK_STATE__TASK_ALIVE) {
-			pr_err("not supported: process %u was %s when dumped\n", p->core->pid,
-			       p->core->state == TASK_STATE__TASK_ZOMBIE ? "a zombie" : "stopped");
+			pr_err("not supported: process %u was stopped when dumped\n", p->core->pid);
 			return -ENOTSUP;
 		}
 		if (ctx->new_pid_ns && p->core->n_threads > 1) {
@@ -607,9 +677,47 @@ static int hand_over_lazy_memory(struct restore_ctx *ctx, size_t idx)
 	r = uffd_create_in_task(&rp->rt, p->mm, &p->pages, &uffd);
 	if (r < 0)
 		return r;
-	/* Every process of the tree hands its own over. */
-	return uffd_send_to_daemon(sock, p->pstree->pid, rp->pid, (uint32_t)ctx->set.nr_procs,
+	/* Every live process of the tree hands its own over. */
+	return uffd_send_to_daemon(sock, p->pstree->pid, rp->pid, ctx->nr_live,
 				   ctx->set.inventory->image_set_id, uffd);
+}
+
+/*
+ * Its zombie children exited while it was in phase A, signals blocked:
+ * the SIGCHLD each queued is not one the dumped process had pending.
+ */
+static int drain_zombie_sigchld(struct restore_ctx *ctx, size_t idx)
+{
+	struct remote *rt = &ctx->procs[idx].rt;
+	uint64_t set = 1ull << (SIGCHLD - 1);
+	struct timespec zero = {0, 0};
+	bool has_zombie = false;
+	int r;
+
+	for (size_t i = 0; i < ctx->set.nr_procs; i++)
+		if (is_zombie(ctx, i) && ctx->plan[i].parent == (int)idx)
+			has_zombie = true;
+	if (!has_zombie)
+		return 0;
+	r = remote_write(rt->pid, rt->scratch, &set, sizeof(set));
+	if (r < 0)
+		return r;
+	r = remote_write(rt->pid, rt->scratch + 16, &zero, sizeof(zero));
+	if (r < 0)
+		return r;
+	for (;;) {
+		long ret;
+
+		r = remote_syscall(rt, &ret, SYS_rt_sigtimedwait, rt->scratch, 0, rt->scratch + 16,
+				   sizeof(set), 0, 0);
+		if (r < 0)
+			return r;
+		if (ret == -EAGAIN)
+			return 0;
+		if (ret < 0)
+			return pr_err_ret((int)ret, "process %u: rt_sigtimedwait",
+					  ctx->set.pstree[idx]->pid);
+	}
 }
 
 /* Phase B of process idx: everything it cannot do for itself. */
@@ -678,6 +786,9 @@ static int phase_b(struct restore_ctx *ctx, size_t idx)
 		if (r < 0)
 			return r;
 	}
+	r = drain_zombie_sigchld(ctx, idx);
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < nr; i++) {
 		r = restore_pending_signals(rt, i == 0 ? core : NULL, core->threads[i]);
 		if (r < 0)
@@ -745,7 +856,7 @@ static int prepare_slots(struct restore_ctx *ctx)
 		/* Every message then names its sender's pid as we see it. */
 		if (setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0)
 			return pr_err_ret(-errno, "SO_PASSCRED");
-		if (i < n) {
+		if (i < n && !is_zombie(ctx, i)) {
 			r = restore_mm_pick_scratch(ctx->set.procs[i].mm, RESTORE_SCRATCH_SIZE,
 						    &ctx->procs[i].scratch);
 			if (r < 0)
@@ -791,6 +902,8 @@ static int restore_tree(struct restore_ctx *ctx)
 	restore_files_close(ctx->file_fds, ctx->set.nr_files);
 	ctx->file_fds = NULL;
 	for (size_t i = 0; i < ctx->set.nr_procs; i++) {
+		if (is_zombie(ctx, i))
+			continue;
 		r = phase_b(ctx, i);
 		if (r < 0)
 			return r;
@@ -848,6 +961,8 @@ int restore_run(const struct opts *o, pid_t *ret_pid)
 	ctx.new_pid_ns = o->new_pid_ns || (ctx.set.inventory->has_root_is_ns_init &&
 					   ctx.set.inventory->root_is_ns_init);
 	ctx.own_init = ctx.new_pid_ns && ctx.set.pstree[0]->pid != 1;
+	for (size_t i = 0; i < ctx.set.nr_procs; i++)
+		ctx.nr_live += !is_zombie(&ctx, i);
 	r = check_supported(&ctx);
 	if (r < 0)
 		goto out;

@@ -60,6 +60,8 @@ struct restore_ctx {
 	bool new_pid_ns;
 	/* relive's own init of the new pid namespace (index nr_procs). */
 	bool own_init;
+	/* Processes that are not zombies. */
+	uint32_t nr_live;
 	/* Shared with the children: why phase A failed, one per slot. */
 	struct phase_a_error *err;
 	/* Open file descriptions, indexed like set.files. */
