@@ -454,6 +454,11 @@ static void *conn_main(void *arg)
 		pr_warn("dropped a client: it pushes pages, this server serves them\n");
 		r = -EPROTO;
 	}
+	/* The fault connection speaks for the destination from its hello on:
+	 * a daemon that dies before it asked for anything still ends the
+	 * transfer (and the source resumes). */
+	if (r == 0 && h.channel == PX_CH_FAULT)
+		join_transfer(s, &member);
 	if (r == 0) {
 		tune(c->fd, h.channel);
 		buf = mmap(NULL, PX_MAX_PAGES * PX_PAGE, PROT_READ | PROT_WRITE,
@@ -518,6 +523,8 @@ static void *conn_main(void *arg)
 		close(mem_fd);
 	if (buf)
 		munmap(buf, PX_MAX_PAGES * PX_PAGE);
+	/* The peer sees the end now; the fd is closed when the thread is joined. */
+	shutdown(c->fd, SHUT_RDWR);
 	poke(s);
 	return NULL;
 }
