@@ -110,15 +110,22 @@ static int save_range(int fd, struct img *pages, unsigned char *buf, uint64_t st
 		r = pread_all(fd, buf, want, (off_t)off);
 		if (r < 0)
 			return pr_err_ret(r, "cannot read shared memory at offset %#" PRIx64, off);
-		for (size_t p = 0; p < len; p += SHMEM_PAGE) {
-			if (all_zero(buf + p, SHMEM_PAGE))
+		/* Runs of non-zero pages go out in one write each. */
+		size_t run = 0;
+
+		for (size_t p = 0; p <= len; p += SHMEM_PAGE) {
+			if (p < len && !all_zero(buf + p, SHMEM_PAGE)) {
+				r = add_page(runs, off + p);
+				if (r < 0)
+					return r;
 				continue;
-			r = add_page(runs, off + p);
-			if (r < 0)
-				return r;
-			r = img_write_pages(pages, buf + p, SHMEM_PAGE);
-			if (r < 0)
-				return r;
+			}
+			if (p > run) {
+				r = img_write_pages(pages, buf + run, p - run);
+				if (r < 0)
+					return r;
+			}
+			run = p + SHMEM_PAGE;
 		}
 		off += len;
 	}
