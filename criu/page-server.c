@@ -29,7 +29,7 @@
 /* Connections served at once: a flood can't make us start more threads. */
 #define MAX_CONNS 16
 /* Caps on what a pushing dump can make the receiver hold. */
-#define MAX_PUSH_RUNS (1u << 24)
+#define MAX_PUSH_RUNS  (1u << 24)
 #define MAX_PUSH_TASKS 65536u
 /* Socket buffers for bulk transfer (the kernel caps them at rmem/wmem_max). */
 #define BULK_SOCKBUF (4 << 20)
@@ -280,8 +280,8 @@ int ps_lazy_add_run(struct ps_lazy *s, uint32_t pid, uint64_t vaddr, uint64_t nr
 		*t = (struct ps_task){.pid = pid};
 	}
 	if (t->nr && t->runs[t->nr - 1].vaddr + t->runs[t->nr - 1].nr_pages * PX_PAGE > vaddr)
-		return pr_err_ret(-EINVAL, "lazy run %#lx of %u out of order",
-				  (unsigned long)vaddr, pid);
+		return pr_err_ret(-EINVAL, "lazy run %#lx of %u out of order", (unsigned long)vaddr,
+				  pid);
 	if (t->nr == t->cap) {
 		size_t cap = t->cap ? 2 * t->cap : 64;
 		struct px_run *n = reallocarray(t->runs, cap, sizeof(*n));
@@ -369,8 +369,8 @@ static int serve_request(struct ps_lazy *s, int fd, const struct px_msg *q, uint
 			 int *mem_fd, uint32_t *mem_pid)
 {
 	const struct ps_task *t = find_task(s, q->task);
-	struct px_msg a = {.type = PX_PAGES, .task = q->task, .vaddr = q->vaddr,
-			   .nr_pages = q->nr_pages};
+	struct px_msg a = {
+	    .type = PX_PAGES, .task = q->task, .vaddr = q->vaddr, .nr_pages = q->nr_pages};
 	uint8_t hdr[PX_MSG_SIZE];
 	struct iovec iov[2];
 	int r;
@@ -601,8 +601,8 @@ int ps_lazy_serve(struct ps_lazy *s, const char *id, bool *ret_running)
 	pr_info("serving %llu lazy pages of %zu task(s) of image set %s\n",
 		(unsigned long long)s->nr_pages, s->nr_tasks, id);
 	for (;;) {
-		struct pollfd p[3] = {{s->listen_fd, POLLIN, 0}, {s->wake[0], POLLIN, 0},
-				      {sfd, POLLIN, 0}};
+		struct pollfd p[3] = {
+		    {s->listen_fd, POLLIN, 0}, {s->wake[0], POLLIN, 0}, {sfd, POLLIN, 0}};
 		char drain[64];
 
 		if (poll(p, 3, -1) < 0) {
@@ -713,11 +713,13 @@ int ps_push_data(struct ps_push *p, uint32_t pid, const void *buf, size_t len)
 	return 0;
 }
 
-int ps_push_run(struct ps_push *p, uint32_t pid, uint64_t vaddr, uint64_t nr_pages,
-		uint32_t flags)
+int ps_push_run(struct ps_push *p, uint32_t pid, uint64_t vaddr, uint64_t nr_pages, uint32_t flags)
 {
-	struct px_msg m = {.type = PX_PUT_RUN, .task = pid, .vaddr = vaddr,
-			   .nr_pages = (uint32_t)nr_pages, .flags = (uint16_t)flags};
+	struct px_msg m = {.type = PX_PUT_RUN,
+			   .task = pid,
+			   .vaddr = vaddr,
+			   .nr_pages = (uint32_t)nr_pages,
+			   .flags = (uint16_t)flags};
 	int r;
 
 	/* A longer run goes as several entries. */

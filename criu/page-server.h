@@ -61,8 +61,7 @@ int ps_push_open(const char *addr, int port, struct ps_push **ret);
 /* Raw pages of task pid, in pagemap order (len a multiple of 4096). Thread-safe per push. */
 int ps_push_data(struct ps_push *p, uint32_t pid, const void *buf, size_t len);
 /* One pagemap entry of task pid; then end the task. */
-int ps_push_run(struct ps_push *p, uint32_t pid, uint64_t vaddr, uint64_t nr_pages,
-		uint32_t flags);
+int ps_push_run(struct ps_push *p, uint32_t pid, uint64_t vaddr, uint64_t nr_pages, uint32_t flags);
 int ps_push_end(struct ps_push *p, uint32_t pid, uint64_t data_pages);
 /* Every task sent: wait for the server's acknowledgement that all is on disk. */
 int ps_push_finish(struct ps_push *p);

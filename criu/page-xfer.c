@@ -164,7 +164,8 @@ static int check_range(const struct px_msg *m, uint32_t max, const char **why)
 		return bad(why, "no pages");
 	if (m->nr_pages > max)
 		return bad(why, "more pages than one message may carry");
-	if (m->vaddr >= PX_USER_LIMIT || (uint64_t)m->nr_pages > (PX_USER_LIMIT - m->vaddr) / PX_PAGE)
+	if (m->vaddr >= PX_USER_LIMIT ||
+	    (uint64_t)m->nr_pages > (PX_USER_LIMIT - m->vaddr) / PX_PAGE)
 		return bad(why, "range outside user space");
 	return 0;
 }

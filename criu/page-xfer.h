@@ -49,9 +49,9 @@ enum px_type {
 	PX_ERROR = 6, /* status says why; the connection closes */
 	PX_DONE_ACK = 7,
 	/* pre-copy (dump -> page-server) */
-	PX_PUT_DATA = 8,   /* task, nr_pages: raw pages, in pagemap order */
-	PX_PUT_RUN = 9,	   /* task, vaddr, nr_pages, flags: one pagemap entry */
-	PX_PUT_END = 10,   /* task: its pagemap is complete (vaddr: data pages) */
+	PX_PUT_DATA = 8, /* task, nr_pages: raw pages, in pagemap order */
+	PX_PUT_RUN = 9,	 /* task, vaddr, nr_pages, flags: one pagemap entry */
+	PX_PUT_END = 10, /* task: its pagemap is complete (vaddr: data pages) */
 	PX_TYPE_MAX = 11,
 };
 

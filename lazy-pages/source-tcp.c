@@ -161,7 +161,8 @@ static int lost(struct tcp_source *ts, int r, const char *what)
 	if (!ts->failed) {
 		pr_err("the page server at %s port %d is lost (%s: %s): the tasks it served can't "
 		       "get their pages\n",
-		       ts->addr, ts->port, what, r == -ECONNRESET ? "connection closed" : strerror(-r));
+		       ts->addr, ts->port, what,
+		       r == -ECONNRESET ? "connection closed" : strerror(-r));
 		ts->failed = r;
 	}
 	return ts->failed;
@@ -195,8 +196,8 @@ static int read_reply(struct tcp_source *ts, int fd, const struct inflight *q, u
 
 static int send_req(struct tcp_source *ts, int fd, const struct inflight *q)
 {
-	struct px_msg m = {.type = PX_REQ_PAGES, .task = q->pid, .vaddr = q->vaddr,
-			   .nr_pages = q->nr_pages};
+	struct px_msg m = {
+	    .type = PX_REQ_PAGES, .task = q->pid, .vaddr = q->vaddr, .nr_pages = q->nr_pages};
 	int r = px_send_msg(fd, &m);
 
 	return r < 0 ? lost(ts, r, "sending a request") : 0;

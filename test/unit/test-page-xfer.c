@@ -26,7 +26,8 @@ static void test_hello(void)
 	static const struct {
 		size_t off;
 		uint8_t val;
-	} corrupt[] = {{0, 0}, {3, 0}, {4, 2}, {6, 0}, {6, 4}, {8, 1}, {9, 0x20}, {12, 1}, {16, 'g'}, {47, 0}};
+	} corrupt[] = {{0, 0}, {3, 0},	  {4, 2},  {6, 0},    {6, 4},
+		       {8, 1}, {9, 0x20}, {12, 1}, {16, 'g'}, {47, 0}};
 
 	strcpy(h.image_set_id, ID);
 	CHECK(px_hello_encode(&h, buf, sizeof(buf)) == PX_HELLO_SIZE);
@@ -99,10 +100,10 @@ static void test_msgs(void)
 	const struct px_msg badm[] = {
 	    {.type = 0},
 	    {.type = PX_TYPE_MAX},
-	    {.type = PX_REQ_PAGES, .task = 42, .vaddr = 0x1001, .nr_pages = 1},  /* unaligned */
-	    {.type = PX_REQ_PAGES, .task = 42, .vaddr = 0x1000, .nr_pages = 0},  /* empty */
+	    {.type = PX_REQ_PAGES, .task = 42, .vaddr = 0x1001, .nr_pages = 1},	  /* unaligned */
+	    {.type = PX_REQ_PAGES, .task = 42, .vaddr = 0x1000, .nr_pages = 0},	  /* empty */
 	    {.type = PX_REQ_PAGES, .task = 42, .vaddr = 0x1000, .nr_pages = 257}, /* over cap */
-	    {.type = PX_REQ_PAGES, .task = 0, .vaddr = 0x1000, .nr_pages = 1},   /* no task */
+	    {.type = PX_REQ_PAGES, .task = 0, .vaddr = 0x1000, .nr_pages = 1},	  /* no task */
 	    {.type = PX_REQ_PAGES, .task = 1u << 22, .vaddr = 0x1000, .nr_pages = 1},
 	    {.type = PX_REQ_PAGES, .task = 1, .vaddr = (1ull << 56) - 4096, .nr_pages = 2},
 	    {.type = PX_PAGES, .task = 1, .vaddr = 0x1000, .nr_pages = 1, .status = -1},
