@@ -33,6 +33,22 @@
 #define MAX_PUSH_TASKS 65536u
 /* Socket buffers for bulk transfer (the kernel caps them at rmem/wmem_max). */
 #define BULK_SOCKBUF (4 << 20)
+/* A peer that vanished without a FIN (host down, cable cut) is found by
+ * keepalive probes: silent for 10 s, then 3 probes 5 s apart. */
+#define KEEPIDLE_S  10
+#define KEEPINTVL_S 5
+#define KEEPCNT	    3
+/* A client waits this long for any reply before it gives the server up. */
+#define REPLY_TIMEOUT_S 30
+
+void px_ignore_sigpipe(void)
+{
+	struct sigaction sa = {.sa_handler = SIG_IGN};
+
+	/* A peer that closes while we write must be an error return, not
+	 * the end of a dump that holds a frozen tree. */
+	sigaction(SIGPIPE, &sa, NULL);
+}
 
 /* ---- sockets ---- */
 
@@ -57,6 +73,7 @@ int px_listen(const char *addr, int port, int *ret_fd)
 	struct addrinfo *ai = NULL;
 	int fd, one = 1, r;
 
+	px_ignore_sigpipe();
 	r = resolve(addr, port, true, &ai);
 	if (r < 0)
 		return r;
@@ -83,10 +100,14 @@ int px_listen(const char *addr, int port, int *ret_fd)
 
 static void tune(int fd, enum px_channel ch)
 {
-	int one = 1, sz = BULK_SOCKBUF;
+	int one = 1, sz = BULK_SOCKBUF, idle = KEEPIDLE_S, intvl = KEEPINTVL_S, cnt = KEEPCNT;
 
 	/* A fault request must not wait for Nagle; neither must a reply. */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
 	if (ch != PX_CH_FAULT) {
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
@@ -99,11 +120,13 @@ int px_connect(const char *addr, int port, enum px_channel channel, const char *
 	struct px_hello h = {.version = PX_VERSION, .channel = channel, .page_size = PX_PAGE};
 	struct px_hello_reply rep;
 	uint8_t buf[PX_HELLO_SIZE], rbuf[PX_REPLY_SIZE];
+	struct timeval tv = {.tv_sec = REPLY_TIMEOUT_S};
 	struct addrinfo *ai = NULL;
 	_cleanup_close_ int fd = -1;
 	const char *why = NULL;
 	int r;
 
+	px_ignore_sigpipe();
 	snprintf(h.image_set_id, sizeof(h.image_set_id), "%s", id);
 	r = resolve(addr, port, false, &ai);
 	if (r < 0)
@@ -114,6 +137,12 @@ int px_connect(const char *addr, int port, enum px_channel channel, const char *
 		return pr_err_ret(negerrno(), "socket");
 	}
 	tune(fd, channel);
+	/* Never wait for good on a server that went silent (a page server
+	 * may take long to sync a large set: keepalive covers the push). */
+	if (channel != PX_CH_PUSH) {
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	}
 	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
 		r = negerrno();
 		freeaddrinfo(ai);
@@ -165,6 +194,8 @@ int px_recv_msg(int fd, struct px_msg *m)
 
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return -ETIMEDOUT;
 		if (n < 0)
 			return negerrno();
 		if (n == 0)

@@ -21,6 +21,9 @@
 
 /* ---- sockets ---- */
 
+/* Writes to a closed peer return -EPIPE instead of killing the process. */
+void px_ignore_sigpipe(void);
+
 /* Listen on addr (NULL: every address) and port. -EADDRINUSE is said as such. */
 int px_listen(const char *addr, int port, int *ret_fd);
 /*

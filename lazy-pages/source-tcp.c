@@ -189,7 +189,11 @@ static int read_reply(struct tcp_source *ts, int fd, const struct inflight *q, u
 	if (m.type == PX_PAGES) {
 		r = read_all(fd, buf, (size_t)m.nr_pages * PX_PAGE);
 		if (r < 0)
-			return lost(ts, r == -EIO ? -ECONNRESET : r, "reading pages");
+			return lost(ts,
+				    r == -EIO	   ? -ECONNRESET
+				    : r == -EAGAIN ? -ETIMEDOUT
+						   : r,
+				    "reading pages");
 	}
 	return 0;
 }
