@@ -312,9 +312,10 @@ static int serve_lazy(struct dump_ctx *ctx, uint64_t t0)
 
 	pr_msg("dump: images complete in %.1f ms: %s holds %.1f KiB (copy it to the "
 	       "destination); %llu lazy pages (%.1f MiB) stay here for the page server on "
-	       "port %d\n",
+	       "port %d, image set %s\n",
 	       ms, ctx->o->images_dir ? ctx->o->images_dir : ".", dir_size(ctx->dirfd) / 1024.0,
-	       (unsigned long long)lazy, lazy * 4096.0 / (1 << 20), ctx->o->port);
+	       (unsigned long long)lazy, lazy * 4096.0 / (1 << 20), ctx->o->port,
+	       ctx->image_set_id);
 	r = opts_notify_status(ctx->o);
 	if (r < 0)
 		pr_warn("cannot write the status byte: %s\n", strerror(-r));
