@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "dump-pipes.h"
@@ -76,6 +78,48 @@ static void test_peek(void)
 	CHECK(!memcmp(buf, msg, 200));
 	close(p[0]);
 	close(p[1]);
+}
+
+/* A pipe of another process, both ends: one pipe, two descriptions, its
+ * data read once and left in place. */
+static void test_collect(void)
+{
+	struct dump_pipes *pp = NULL;
+	PipeFileEntry e1 = PIPE_FILE_ENTRY__INIT, e2 = PIPE_FILE_ENTRY__INIT;
+	int p[2], sync[2], status;
+	struct stat st;
+	char c, buf[16] = {0};
+	pid_t pid;
+
+	CHECK(pipe(p) == 0 && pipe(sync) == 0);
+	CHECK(write(p[1], "child data", 10) == 10);
+	pid = fork();
+	if (pid == 0) {
+		/* Hold both ends until told, then check the data is intact. */
+		close(sync[1]);
+		if (read(sync[0], &c, 1) != 1 || read(p[0], buf, sizeof(buf)) != 10 ||
+		    memcmp(buf, "child data", 10))
+			_exit(1);
+		_exit(0);
+	}
+	close(sync[0]);
+	CHECK(fstat(p[0], &st) == 0);
+	CHECK(dump_pipe_collect(&pp, pid, p[0], &st, O_RDONLY, 4) == 0);
+	CHECK(dump_pipe_collect(&pp, pid, p[1], &st, O_WRONLY | O_NONBLOCK, 5) == 0);
+	CHECK(dump_pipe_entry(pp, 4, &e1) == 0 && dump_pipe_entry(pp, 5, &e2) == 0);
+	CHECK(e1.pipe_id == e2.pipe_id && e1.pipe_id != 0);
+	CHECK(e1.flags == O_RDONLY && e2.flags == (O_WRONLY | O_NONBLOCK));
+	CHECK(e1.has_pipe_size && e1.pipe_size == 65536);
+	CHECK(dump_pipe_entry(pp, 6, &e1) == -ENOENT);
+	CHECK(dump_pipes_write(pp, dirfd_) == 0);
+	CHECK(faccessat(dirfd_, "pipes-data.img", F_OK, 0) == 0);
+	unlinkat(dirfd_, "pipes-data.img", 0);
+	dump_pipes_free(pp);
+	close(p[0]);
+	close(p[1]);
+	CHECK(write(sync[1], "g", 1) == 1);
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(sync[1]);
 }
 
 /* ---- restore ---- */
@@ -259,6 +303,7 @@ int main(void)
 	}
 	dirfd_ = open(dir, O_DIRECTORY | O_RDONLY);
 	test_peek();
+	test_collect();
 	test_restore_pipe();
 	test_restore_fifo();
 	test_refusals();
