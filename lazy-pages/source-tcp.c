@@ -6,7 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "img.h"
@@ -30,6 +33,8 @@
 #define PIPELINE_DEPTH 4
 /* A fetch this long may be a background round, or a long fault run. */
 #define PIPELINE_MIN_PAGES 32
+/* Long fetches in a row outside the pipeline before it is given up. */
+#define PIPELINE_MAX_MISSES 3
 
 struct tcp_task {
 	uint32_t pid;
@@ -60,6 +65,8 @@ struct tcp_source {
 	/* Where the last long fetch on the fault connection ended. */
 	uint32_t long_pid;
 	uint64_t long_end;
+	/* Long fetches in a row that the pipeline did not hold. */
+	unsigned misses;
 	int failed; /* sticky: the server is lost */
 	bool running_sent;
 	uint64_t dropped_pages;
@@ -318,6 +325,7 @@ static int tcp_fetch(struct page_source *src, uint32_t pid, uint64_t vaddr, uint
 				return r;
 		}
 		want = ts->q[ts->q_head];
+		ts->misses = 0;
 		r = read_reply(ts, ts->bulk_fd, &want, ts->bulk_buf, &zero);
 		if (r < 0)
 			return r;
@@ -337,9 +345,15 @@ static int tcp_fetch(struct page_source *src, uint32_t pid, uint64_t vaddr, uint
 		r = read_reply(ts, ts->fault_fd, &want, ts->fault_buf, &zero);
 	if (r < 0)
 		return r;
-	if (want.nr_pages >= PIPELINE_MIN_PAGES && pid == ts->long_pid && vaddr == ts->long_end) {
+	if (want.nr_pages >= PIPELINE_MIN_PAGES && ts->q_len)
+		ts->misses++;
+	/* A forked child fills the same image addresses as its parent, in
+	 * turn with it: one miss between hits is that, not a wrong guess. */
+	if (want.nr_pages >= PIPELINE_MIN_PAGES && pid == ts->long_pid && vaddr == ts->long_end &&
+	    (!ts->q_len || ts->misses >= PIPELINE_MAX_MISSES)) {
 		/* A second long fetch right after the first: the daemon fills
 		 * in order from here, and what is in flight was a wrong guess. */
+		ts->misses = 0;
 		while (ts->q_len) {
 			r = drop_one(ts);
 			if (r < 0)
@@ -464,4 +478,39 @@ int page_source_tcp_done(struct page_source *src)
 	if (m.type != PX_DONE_ACK)
 		return lost(ts, -EPROTO, "the final acknowledgement");
 	return 0;
+}
+
+int page_source_tcp_bulk_fd(struct page_source *src)
+{
+	return ((struct tcp_source *)src)->bulk_fd;
+}
+
+bool page_source_tcp_bg_ready(struct page_source *src)
+{
+	struct tcp_source *ts = (struct tcp_source *)src;
+	struct pollfd p = {.fd = ts->bulk_fd, .events = POLLIN | POLLRDHUP};
+	uint8_t hdr[PX_MSG_SIZE];
+	const char *why;
+	struct px_msg m;
+	size_t need;
+	ssize_t n;
+	int avail;
+
+	/* Nothing in flight: the next round asks on the fault connection. */
+	if (ts->failed || !ts->q_len)
+		return true;
+	/* A closed or broken connection: let the round find out and say so. */
+	if (poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP | POLLRDHUP)))
+		return true;
+	need = PX_MSG_SIZE + (size_t)ts->q[ts->q_head].nr_pages * PX_PAGE;
+	n = recv(ts->bulk_fd, hdr, sizeof(hdr), MSG_PEEK | MSG_DONTWAIT);
+	if (n == (ssize_t)sizeof(hdr) &&
+	    (px_msg_decode(hdr, sizeof(hdr), &m, &why) < 0 || m.type != PX_PAGES))
+		return true; /* ZERO, ERROR or garbage: no data follows */
+	if (ioctl(ts->bulk_fd, FIONREAD, &avail) < 0 || (size_t)avail >= need)
+		return true;
+	/* Wake the daemon's epoll only once the whole reply is there. */
+	avail = (int)need;
+	setsockopt(ts->bulk_fd, SOL_SOCKET, SO_RCVLOWAT, &avail, sizeof(avail));
+	return false;
 }
