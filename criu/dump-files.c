@@ -11,6 +11,8 @@
 #include <sys/sysmacros.h>
 
 #include "dump-files.h"
+#include "dump-pipes.h"
+#include "dump-shmem.h"
 #include "dump.h"
 #include "img.h"
 #include "log.h"
@@ -109,8 +111,8 @@ static int classify_fd(const struct dump_ctx *ctx, pid_t pid, int fd, const char
 	switch (st->st_mode & S_IFMT) {
 	case S_IFREG:
 		if (!strncmp(link, "/memfd:", 7)) {
-			pr_err("not supported: fd %d of process %d is a memfd\n", fd, pid);
-			return -EOPNOTSUPP;
+			f->type = FILE_TYPE__FT_MEMFD;
+			return 0;
 		}
 		if (st->st_nlink == 0 || link[0] != '/') {
 			size_t ll = strlen(link), dl = strlen(" (deleted)");
@@ -151,9 +153,17 @@ static int classify_fd(const struct dump_ctx *ctx, pid_t pid, int fd, const char
 		       pid, link, major(st->st_rdev), minor(st->st_rdev));
 		return -EOPNOTSUPP;
 	case S_IFIFO:
-		pr_err("not supported: fd %d of process %d is a %s\n", fd, pid,
-		       !strncmp(link, "pipe:", 5) ? "pipe" : "fifo");
-		return -EOPNOTSUPP;
+		if (!strncmp(link, "pipe:", 5)) {
+			f->type = FILE_TYPE__FT_PIPE;
+			return 0;
+		}
+		if (st->st_nlink == 0 || link[0] != '/') {
+			pr_err("not supported: fd %d of process %d is a deleted FIFO %s\n", fd, pid,
+			       link);
+			return -EOPNOTSUPP;
+		}
+		f->type = FILE_TYPE__FT_FIFO;
+		return 0;
 	case S_IFSOCK:
 		pr_err("not supported: fd %d of process %d is a socket\n", fd, pid);
 		return -EOPNOTSUPP;
@@ -227,6 +237,20 @@ static int dump_one_fd(struct dump_ctx *ctx, struct dump_task *t, int fd)
 			return r;
 		}
 		id = f.id;
+		/* Pipe data and memfd content: once per description seen. */
+		if (f.type == FILE_TYPE__FT_MEMFD && ctx->push) {
+			pr_err("not supported: fd %d of process %d is a memfd, with "
+			       "--page-server (its content is saved in the images directory)\n",
+			       fd, t->pid);
+			return -EOPNOTSUPP;
+		}
+		if (f.type == FILE_TYPE__FT_PIPE || f.type == FILE_TYPE__FT_FIFO)
+			r = dump_pipe_collect(&ctx->pipes, t->pid, fd, &st, f.flags, id);
+		else if (f.type == FILE_TYPE__FT_MEMFD)
+			r = dump_shmem_memfd(&ctx->shmem, ctx->dirfd, t->pid, fd, link,
+					     &ctx->files[ctx->nr_files - 1].shmid);
+		if (r < 0)
+			return r;
 	}
 	if (t->nr_fds >= DUMP_MAX_FDS) {
 		pr_err("not supported: process %d has more than %u fds\n", t->pid, DUMP_MAX_FDS);
@@ -338,6 +362,8 @@ int dump_write_files(struct dump_ctx *ctx)
 		const struct dump_file *f = &ctx->files[i];
 		FileEntry e = FILE_ENTRY__INIT;
 		RegFileEntry reg = REG_FILE_ENTRY__INIT;
+		PipeFileEntry pipe = PIPE_FILE_ENTRY__INIT;
+		MemfdFileEntry memfd = MEMFD_FILE_ENTRY__INIT;
 
 		e.id = f->id;
 		e.type = f->type;
@@ -357,6 +383,21 @@ int dump_write_files(struct dump_ctx *ctx)
 			reg.rdev = f->rdev;
 		}
 		e.reg = &reg;
+		if (f->type == FILE_TYPE__FT_PIPE || f->type == FILE_TYPE__FT_FIFO) {
+			r = dump_pipe_entry(ctx->pipes, f->id, &pipe);
+			if (r < 0)
+				return r;
+			e.pipe = &pipe;
+		}
+		if (f->type == FILE_TYPE__FT_MEMFD) {
+			memfd.shmid = f->shmid;
+			memfd.flags = f->flags;
+			memfd.pos = f->pos;
+			e.memfd = &memfd;
+		}
+		/* A pipe's or memfd's "path" is no path to reopen. */
+		if (f->type == FILE_TYPE__FT_PIPE || f->type == FILE_TYPE__FT_MEMFD)
+			e.reg = NULL;
 		r = img_write_msg(img, &e.base);
 		if (r < 0)
 			return r;

@@ -3,8 +3,9 @@
  * File descriptors of the dumped tree: every open file description once
  * in files.img (fds sharing one, after dup or fork, share its id: kcmp
  * tells), each process's table in fds-PID.img. Regular files, directories,
- * a few character devices and, with --shell-job, the terminal; anything
- * else is refused with "not supported: fd N is a <kind>".
+ * a few character devices, with --shell-job the terminal, pipes and FIFOs
+ * (dump-pipes.c) and memfds (dump-shmem.c); anything else is refused with
+ * "not supported: fd N is a <kind>".
  */
 #ifndef RELIVE_DUMP_FILES_H
 #define RELIVE_DUMP_FILES_H

@@ -10,6 +10,7 @@
 #include <sys/uio.h>
 
 #include "dump-mm.h"
+#include "dump-shmem.h"
 #include "dump.h"
 #include "img.h"
 #include "log.h"
@@ -72,6 +73,12 @@ int dump_vma_kind(const struct proc_vma *v, char *why, size_t whylen)
 			 path);
 		return -EOPNOTSUPP;
 	}
+	/* MAP_SHARED|MAP_ANONYMOUS memory is a shmem file the kernel names
+	 * /dev/zero; a memfd is named memfd:NAME. Both are unlinked. */
+	if (v->shared && v->ino && v->deleted && !strcmp(path, "/dev/zero"))
+		return VMA_KIND__VMA_SHARED_ANON;
+	if (v->shared && v->ino && v->deleted && starts_with(path, "/memfd:"))
+		return VMA_KIND__VMA_MEMFD;
 	if (v->shared &&
 	    (v->ino == 0 || starts_with(path, "/dev/zero") || starts_with(path, "/SYSV") ||
 	     starts_with(path, "[anon_shmem:") || starts_with(path, "/memfd:"))) {
@@ -630,6 +637,26 @@ static int write_mm(struct dump_ctx *ctx, const struct dump_task *t)
 			e->path = v->path;
 			e->dev = v->dev;
 			e->ino = v->ino;
+		}
+		if ((kind == VMA_KIND__VMA_SHARED_ANON || kind == VMA_KIND__VMA_MEMFD) &&
+		    ctx->push) {
+			pr_err("not supported: %s at %#lx of process %d with --page-server "
+			       "(shared memory objects are saved in the images directory)\n",
+			       kind == VMA_KIND__VMA_MEMFD ? "a memfd mapping"
+							   : "shared anonymous memory",
+			       (unsigned long)v->start, t->pid);
+			r = -EOPNOTSUPP;
+			goto out;
+		}
+		if (kind == VMA_KIND__VMA_SHARED_ANON || kind == VMA_KIND__VMA_MEMFD) {
+			/* The object's pages are saved once, with the object. */
+			r = dump_shmem_vma(&ctx->shmem, ctx->dirfd, t->pid, v, kind, &e->shmid);
+			if (r < 0)
+				goto out;
+			e->has_shmid = e->has_pgoff = true;
+			e->pgoff = v->pgoff;
+			if (kind == VMA_KIND__VMA_SHARED_ANON)
+				e->flags |= MAP_ANONYMOUS;
 		}
 		if (kind == VMA_KIND__VMA_ANON && v->path && starts_with(v->path, "[anon:")) {
 			size_t len = strlen(v->path);

@@ -12,6 +12,8 @@
 
 #include "dump-files.h"
 #include "dump-mm.h"
+#include "dump-pipes.h"
+#include "dump-shmem.h"
 #include "dump-task.h"
 #include "dump-thread.h"
 #include "dump.h"
@@ -22,6 +24,7 @@
 #include "seize.h"
 #include "util.h"
 
+#include "core.pb-c.h"
 #include "inventory.pb-c.h"
 #include "pstree.pb-c.h"
 
@@ -118,6 +121,29 @@ static int dump_one_task(struct dump_ctx *ctx, struct dump_task *t)
 	return dump_write_fds(ctx, t);
 }
 
+/* core-PID.img of a zombie: its state, name and exit status only. */
+static int dump_zombie(struct dump_ctx *ctx, struct dump_task *t)
+{
+	TaskCoreEntry tc = TASK_CORE_ENTRY__INIT;
+	_cleanup_img_ struct img *img = NULL;
+	char name[64];
+	int r;
+
+	tc.pid = (uint32_t)t->pid;
+	tc.state = TASK_STATE__TASK_ZOMBIE;
+	tc.has_exit_code = true;
+	tc.exit_code = t->exit_code;
+	tc.comm = t->comm;
+	snprintf(name, sizeof(name), "core-%d.img", t->pid);
+	r = img_open_write(ctx->dirfd, name, IMG_CORE, &img);
+	if (r < 0)
+		return r;
+	r = img_write_msg(img, &tc.base);
+	if (r < 0)
+		return r;
+	return img_commit(img);
+}
+
 static int write_pstree(struct dump_ctx *ctx)
 {
 	_cleanup_img_ struct img *img = NULL;
@@ -128,18 +154,21 @@ static int write_pstree(struct dump_ctx *ctx)
 		return r;
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
 		const struct dump_task *t = &ctx->tasks[i];
-		_cleanup_free_ uint32_t *tids = calloc(t->nr_threads, sizeof(*tids));
+		/* A zombie is listed with its own pid as its only thread. */
+		size_t nr = t->zombie ? 1 : t->nr_threads;
+		_cleanup_free_ uint32_t *tids = calloc(nr, sizeof(*tids));
 		PstreeEntry e = PSTREE_ENTRY__INIT;
 
 		if (!tids)
 			return -ENOMEM;
+		tids[0] = (uint32_t)t->pid;
 		for (size_t j = 0; j < t->nr_threads; j++)
 			tids[j] = (uint32_t)t->threads[j].tid;
 		e.pid = (uint32_t)t->pid;
 		e.ppid = (uint32_t)t->ppid;
 		e.pgid = (uint32_t)t->pgid;
 		e.sid = (uint32_t)t->sid;
-		e.n_threads = t->nr_threads;
+		e.n_threads = nr;
 		e.threads = tids;
 		r = img_write_msg(img, &e.base);
 		if (r < 0)
@@ -211,7 +240,10 @@ static int dump_all(struct dump_ctx *ctx)
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
-		r = dump_one_task(ctx, &ctx->tasks[i]);
+		if (ctx->tasks[i].zombie)
+			r = dump_zombie(ctx, &ctx->tasks[i]);
+		else
+			r = dump_one_task(ctx, &ctx->tasks[i]);
 		if (r < 0)
 			return r;
 	}
@@ -219,6 +251,12 @@ static int dump_all(struct dump_ctx *ctx)
 	if (r < 0)
 		return r;
 	r = dump_write_files(ctx);
+	if (r < 0)
+		return r;
+	r = dump_pipes_write(ctx->pipes, ctx->dirfd);
+	if (r < 0)
+		return r;
+	r = dump_shmem_write(ctx->shmem, ctx->dirfd);
 	if (r < 0)
 		return r;
 	/* Every other image is on disk and named before inventory.img says the
@@ -350,6 +388,8 @@ static void dump_ctx_free(struct dump_ctx *ctx)
 		dump_task_free(&ctx->tasks[i]);
 	free(ctx->tasks);
 	dump_files_free(ctx);
+	dump_pipes_free(ctx->pipes);
+	dump_shmem_free(ctx->shmem);
 	ps_lazy_free(ctx->lazy);
 	ps_push_free(ctx->push);
 	if (ctx->page_buf)

@@ -66,6 +66,10 @@ struct dump_task {
 	pid_t pid;
 	pid_t ppid; /* parent inside the dumped tree, 0 for the root */
 	pid_t pgid, sid;
+	/* A zombie: nothing is seized or collected but its ids, name and
+	 * exit status (waitpid form, /proc/PID/stat). */
+	bool zombie;
+	int exit_code;
 	struct dump_thread *threads; /* threads[0] is the leader (tid == pid) */
 	size_t nr_threads;
 	/* The scratch area, mapped through threads[0].rt. */
@@ -106,6 +110,7 @@ struct dump_file {
 	uint32_t flags; /* open flags without O_CLOEXEC */
 	uint64_t pos, dev, ino, size, rdev;
 	uint32_t mode;
+	uint64_t shmid; /* FT_MEMFD: its object in shmem.img */
 };
 
 /* One slot of a descriptor table (fds-PID.img). */
@@ -127,7 +132,7 @@ struct ps_push;
 
 struct dump_ctx {
 	const struct opts *o;
-	int dirfd;		 /* the images directory */
+	int dirfd; /* the images directory */
 	/* --lazy-pages --port: anonymous memory stays for this server. */
 	struct ps_lazy *lazy;
 	/* --page-server: pages go to a page server, not pages-ID.img. */
@@ -137,6 +142,10 @@ struct dump_ctx {
 	size_t nr_tasks;
 	struct dump_file *files;
 	size_t nr_files;
+	/* Pipes and shared memory objects seen so far (dump-pipes.c,
+	 * dump-shmem.c). */
+	struct dump_pipes *pipes;
+	struct dump_shmem *shmem;
 	struct dump_stats stats;
 	/* Reused page buffer for dump-mm.c. */
 	unsigned char *page_buf;

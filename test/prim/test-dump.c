@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -68,10 +69,10 @@ static void *thread_sleep(void *arg)
  * The child: fds 0-2 on /dev/null (the test's own are pipes), a patterned
  * anonymous area with one zero page, a handler, a blocked pending signal,
  * an itimer, a umask, dup'ed and separate opens of one file; optionally a
- * second thread, a child of its own, or a pipe. Tells the parent the
+ * second thread, a child of its own, or an eventfd. Tells the parent the
  * pattern address through ready_fd, closes it, and sleeps.
  */
-enum child_extra { EXTRA_NONE, EXTRA_THREAD, EXTRA_CHILD, EXTRA_PIPE, EXTRA_SECCOMP };
+enum child_extra { EXTRA_NONE, EXTRA_THREAD, EXTRA_CHILD, EXTRA_EVENTFD, EXTRA_SECCOMP };
 
 static void child(int ready_fd, enum child_extra extra, unsigned sleep_ms)
 {
@@ -133,8 +134,9 @@ static void child(int ready_fd, enum child_extra extra, unsigned sleep_ms)
 		(void)!read(pfd[0], &c, 1);
 		close(pfd[0]);
 	}
-	if (extra == EXTRA_PIPE)
-		(void)!pipe(pfd);
+	/* Pipes are dumped now; an eventfd is not. */
+	if (extra == EXTRA_EVENTFD && eventfd(0, 0) < 0)
+		_exit(7);
 	if (extra == EXTRA_SECCOMP) {
 		/* A filter that allows everything: still a filter. */
 		struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
@@ -544,7 +546,7 @@ static void test_kill(const char *dir, int dirfd, enum child_extra extra)
 static void test_refused(const char *dir, int dirfd)
 {
 	unsigned long area[3];
-	pid_t pid = start_child(EXTRA_PIPE, 1000, area);
+	pid_t pid = start_child(EXTRA_EVENTFD, 1000, area);
 	struct opts o = make_opts(pid, dir, false);
 	int status;
 
