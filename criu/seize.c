@@ -103,11 +103,28 @@ static int seize_thread(struct dump_thread *th, bool *ret_group_stop)
 /* State letter and thread group of pid from /proc/PID/status, or -errno. */
 static int task_state(pid_t pid, char *ret, pid_t *ret_tgid)
 {
-	_cleanup_free_ char *text = NULL;
+	_cleanup_free_ char *text = NULL, *stat_text = NULL;
 	struct proc_status st;
+	struct proc_stat ps;
 	size_t len;
 	int r;
 
+	/*
+	 * A zombie's status has no umask or credentials left, so stat comes
+	 * first. (A leader that ended before its other threads shows Z too,
+	 * but with threads: that one is alive.)
+	 */
+	r = dump_read_proc(pid, "stat", &stat_text, &len);
+	if (r < 0)
+		return r;
+	r = proc_parse_stat(stat_text, len, &ps);
+	if (r < 0)
+		return pr_err_ret(r, "process %d: cannot parse /proc/%d/stat", pid, pid);
+	if (ps.state == 'Z' && ps.num_threads <= 1) {
+		*ret = 'Z';
+		*ret_tgid = pid;
+		return 0;
+	}
 	r = dump_read_proc(pid, "status", &text, &len);
 	if (r < 0)
 		return r;
@@ -211,6 +228,31 @@ static int seize_threads(struct dump_task *t)
 	return 0;
 }
 
+/*
+ * A zombie of the tree cannot be seized: its group, session, name and exit
+ * status come from /proc/PID/stat, and restore makes it a zombie again.
+ */
+static int read_zombie(struct dump_task *t)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	int r;
+
+	r = dump_read_proc(t->pid, "stat", &text, &len);
+	if (r < 0)
+		return pr_err_ret(r, "zombie %d: cannot read /proc/%d/stat", t->pid, t->pid);
+	r = proc_parse_stat(text, len, &t->stat);
+	if (r < 0)
+		return pr_err_ret(r, "zombie %d: cannot parse /proc/%d/stat", t->pid, t->pid);
+	t->zombie = true;
+	t->pgid = t->stat.pgid;
+	t->sid = t->stat.sid;
+	t->exit_code = t->stat.exit_code;
+	snprintf(t->comm, sizeof(t->comm), "%s", t->stat.comm);
+	pr_debug("process %d is a zombie (exit status %#x)\n", t->pid, t->exit_code);
+	return 0;
+}
+
 static int add_task(struct dump_ctx *ctx, pid_t pid, pid_t ppid)
 {
 	struct dump_task *n;
@@ -240,7 +282,11 @@ static int add_task(struct dump_ctx *ctx, pid_t pid, pid_t ppid)
 		pr_err("%d is a thread of process %d: dump the process\n", pid, tgid);
 		return -EINVAL;
 	}
-	if (state == 'Z' || state == 'X') {
+	if (state == 'X') {
+		pr_err("process %d (child of %d) exited during the dump\n", pid, ppid);
+		return -ESRCH;
+	}
+	if (state == 'Z' && !ppid) {
 		pr_err("not supported: process %d is a zombie\n", pid);
 		return -EOPNOTSUPP;
 	}
@@ -252,6 +298,8 @@ static int add_task(struct dump_ctx *ctx, pid_t pid, pid_t ppid)
 	memset(n, 0, sizeof(*n));
 	n->pid = pid;
 	n->ppid = ppid;
+	if (state == 'Z')
+		return read_zombie(n);
 	return 0;
 }
 
@@ -298,6 +346,9 @@ int seize_tree(struct dump_ctx *ctx, pid_t root)
 		return r;
 	/* ctx->tasks grows while we walk it: breadth first, parents first. */
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		/* A zombie has no threads to seize and no children left. */
+		if (ctx->tasks[i].zombie)
+			continue;
 		r = seize_threads(&ctx->tasks[i]);
 		if (r < 0)
 			return r;

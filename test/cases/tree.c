@@ -3,9 +3,10 @@
  * A three-level tree: the root (session and group leader) with a child A
  * that leads its own group and a grandchild G moved into the root's group,
  * and a child S that leads a session of its own below the root, with its
- * child S1. A file opened before the forks shares one offset between the
- * root and A. Every process checks its pid, parent, group and session; A
- * reads through the shared description and the root sees the offset move.
+ * child S1. Two zombies wait to be reaped: Z, the root's, exited with code
+ * ZOMBIE_CODE; Z2, S's, was killed by SIGUSR2. A file opened before the
+ * forks shares one offset between the root and A. Every process checks its pid, parent, group and
+ * session; A reads through the shared description and the root sees the offset move.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,10 +22,11 @@
 
 #include "case.h"
 
-#define SHARED_FD  20
-#define SHARED_POS 3
-#define READ_LEN   2
-#define FILE_TEXT  "0123456789"
+#define SHARED_FD   20
+#define SHARED_POS  3
+#define READ_LEN    2
+#define FILE_TEXT   "0123456789"
+#define ZOMBIE_CODE 42
 
 struct who {
 	const char *name;
@@ -98,6 +100,37 @@ static const char *stop_child(const char *name, pid_t pid)
 		 WIFEXITED(status) ? "exited with" : "was killed by signal",
 		 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 	return why;
+}
+
+/* Has pid ended (a zombie now)? Waits without reaping it. */
+static bool wait_zombie(pid_t pid)
+{
+	siginfo_t si;
+
+	while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) < 0)
+		if (errno != EINTR)
+			return false;
+	return true;
+}
+
+/* Reap zombie pid: a why unless it ended with status want. */
+static const char *reap_zombie(const char *name, pid_t pid, int want)
+{
+	static char why[200];
+	int status;
+	pid_t w = waitpid(pid, &status, WNOHANG);
+
+	if (w != pid) {
+		snprintf(why, sizeof(why), "%s (%d) is not a zombie to reap (waitpid: %d)", name,
+			 pid, w);
+		return why;
+	}
+	if (status != want) {
+		snprintf(why, sizeof(why), "%s (%d) ended with status %#x, expected %#x", name, pid,
+			 status, want);
+		return why;
+	}
+	return NULL;
 }
 
 static pid_t fork_or_fail(void)
@@ -199,11 +232,26 @@ static void run_s(pid_t root)
 {
 	struct who w = {"child S", getpid(), root, getpid(), getpid()};
 	const char *why;
-	pid_t s1;
+	pid_t s1, z2;
+	FILE *f;
 
 	keep_own_fds();
 	if (setsid() < 0)
 		child_end("child S: setsid failed");
+	z2 = fork();
+	if (z2 < 0)
+		child_end("child S: fork failed");
+	if (z2 == 0) {
+		signal(SIGUSR2, SIG_DFL);
+		kill(getpid(), SIGUSR2);
+		_exit(1);
+	}
+	if (!wait_zombie(z2))
+		child_end("child S: waitid of zombie Z2 failed");
+	f = fopen("tree-z2.pid.tmp", "w");
+	if (!f || fprintf(f, "%d\n", z2) < 0 || fclose(f) != 0 ||
+	    rename("tree-z2.pid.tmp", "tree-z2.pid") < 0)
+		child_end("child S: cannot write tree-z2.pid");
 	s1 = fork();
 	if (s1 < 0)
 		child_end("child S: fork failed");
@@ -211,6 +259,8 @@ static void run_s(pid_t root)
 		run_s1(w.pid);
 	wait_term();
 	why = check_ids(&w);
+	if (!why)
+		why = reap_zombie("zombie Z2", z2, SIGUSR2);
 	if (!why)
 		why = stop_child("grandchild S1", s1);
 	child_end(why);
@@ -220,7 +270,7 @@ int main(int argc, char **argv)
 {
 	struct who w;
 	const char *why;
-	pid_t root, a, s, g;
+	pid_t root, a, s, g, z;
 	off_t pos;
 	int fd;
 
@@ -229,6 +279,7 @@ int main(int argc, char **argv)
 	/* The root's parent is whoever started or restored it: not checked. */
 	w = (struct who){"the root", root, 0, root, root};
 	unlink("tree-g.pid");
+	unlink("tree-z2.pid");
 	fd = open("tree-shared.txt", O_RDWR | O_CREAT | O_TRUNC, 0644);
 	if (fd < 0 || write(fd, FILE_TEXT, strlen(FILE_TEXT)) != (ssize_t)strlen(FILE_TEXT))
 		test_setup_failed("tree-shared.txt: %m");
@@ -244,9 +295,15 @@ int main(int argc, char **argv)
 	s = fork_or_fail();
 	if (s == 0)
 		run_s(root);
+	z = fork_or_fail();
+	if (z == 0)
+		_exit(ZOMBIE_CODE);
+	if (!wait_zombie(z))
+		test_setup_failed("waitid of zombie Z: %m");
 	wait_for("child A's group", a, getpgid, a);
 	wait_for("child S's session", s, getsid, s);
 	g = read_pid_file("tree-g.pid");
+	read_pid_file("tree-z2.pid");
 	wait_for("grandchild G's group", g, getpgid, root);
 	test_ready();
 
@@ -257,6 +314,9 @@ int main(int argc, char **argv)
 	pos = lseek(SHARED_FD, 0, SEEK_CUR);
 	if (pos != SHARED_POS)
 		fail("the root's shared file is at %lld, expected %d", (long long)pos, SHARED_POS);
+	why = reap_zombie("zombie Z", z, ZOMBIE_CODE << 8);
+	if (why)
+		fail("%s", why);
 	why = stop_child("child A", a);
 	if (why)
 		fail("%s", why);
