@@ -17,6 +17,7 @@
 #include "log.h"
 #include "restore-mm.h"
 #include "uffd-compat.h"
+#include "uffd-repair.h"
 #include "uffd.h"
 #include "util.h"
 
@@ -197,6 +198,14 @@ int uffd_create_in_task(struct remote *rt, const MmEntry *mm, const struct mm_pa
 			continue;
 		r = remote_register(rt, fd, v);
 		nr_reg++;
+	}
+	/* Pages a reader faulted in before registration hold zeros, not the
+	 * image's contents; from here on no page can appear behind our back. */
+	if (r == 0) {
+		int fixed = uffd_repair_early_pages(rt->pid, mm, pages);
+
+		if (fixed < 0)
+			r = fixed;
 	}
 	if (r == 0)
 		r = take_fd(rt, fd, &ours);
