@@ -246,9 +246,33 @@ static int batch_add(struct page_batch *b, const char *src, uint64_t addr, uint6
 }
 
 /*
- * A VMA kept apart that got no page from the image gets its first page
- * written back with what it holds (zeros, or the file's data): the content
- * stays, and the VMA gets its anon_vma.
+ * The first page of [start, end) that no pagemap entry lists (a hole of
+ * the image, whose contents are what the fresh mapping holds), or 0.
+ */
+static uint64_t first_hole_page(const struct mm_pages *pg, uint64_t start, uint64_t end)
+{
+	uint64_t at = start;
+
+	for (size_t i = 0; i < pg->nr_entries && at < end; i++) {
+		const PagemapEntry *e = pg->entries[i];
+		uint64_t e_end = e->vaddr + e->nr_pages * PAGE;
+
+		if (e_end <= at)
+			continue;
+		if (e->vaddr > at)
+			break;
+		at = e_end;
+	}
+	return at < end ? at : 0;
+}
+
+/*
+ * A VMA kept apart that got no page from the image gets one page written
+ * back with what it holds (zeros, or the file's data): the content stays,
+ * and the VMA gets its anon_vma. The page must be a hole of the image: a
+ * page the image lists but did not write (lazy) would keep these zeros,
+ * since the daemon's copy then finds it present. Without a hole the VMA is
+ * left to merge with its neighbour (maps differs, the program does not).
  */
 static int touch_kept_apart(struct rmm_ctx *c)
 {
@@ -256,18 +280,26 @@ static int touch_kept_apart(struct rmm_ctx *c)
 
 	for (size_t i = 0; i < c->mm->n_vmas; i++) {
 		const VmaEntry *v = c->mm->vmas[i];
+		uint64_t at;
 		int r;
 
 		if (!c->st[i].keep_apart || c->st[i].written)
 			continue;
-		if (remote_read(c->pid, v->start, page, PAGE) < 0) {
+		at = first_hole_page(c->pages, v->start, v->end);
+		if (!at) {
+			pr_warn("task %d: %#llx-%#llx has no page to spare and may merge with a "
+				"neighbour\n",
+				c->pid, (unsigned long long)v->start, (unsigned long long)v->end);
+			continue;
+		}
+		if (remote_read(c->pid, at, page, PAGE) < 0) {
 			pr_warn("task %d: cannot read %#llx; %#llx-%#llx may merge with a "
 				"neighbour\n",
 				c->pid, (unsigned long long)v->start, (unsigned long long)v->start,
 				(unsigned long long)v->end);
 			continue;
 		}
-		r = mem_write(c, page, PAGE, v->start);
+		r = mem_write(c, page, PAGE, at);
 		if (r < 0)
 			return r;
 		c->st[i].written = true;
