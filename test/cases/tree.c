@@ -5,7 +5,9 @@
  * and a child S that leads a session of its own below the root, with its
  * child S1. Two zombies wait to be reaped: Z, the root's, exited with code
  * ZOMBIE_CODE; Z2, S's, was killed by SIGUSR2. A file opened before the
- * forks shares one offset between the root and A. Every process checks its pid, parent, group and
+ * forks shares one offset between the root and A. A pipe runs from the
+ * root to G with data in flight: G reads it only after restore, then what
+ * the root writes after restore. Every process checks its pid, parent, group and
  * session; A reads through the shared description and the root sees the offset move.
  */
 #include <errno.h>
@@ -23,6 +25,10 @@
 #include "case.h"
 
 #define SHARED_FD   20
+#define PIPE_RD_FD  21
+#define PIPE_WR_FD  22
+#define PIPE_EARLY  "in flight, 23 bytes.."
+#define PIPE_LATE   "after restore"
 #define SHARED_POS  3
 #define READ_LEN    2
 #define FILE_TEXT   "0123456789"
@@ -33,12 +39,41 @@ struct who {
 	pid_t pid, ppid, pgid, sid;
 };
 
-/* Keep only stdin/stdout/stderr and the shared file (not the ready pipe). */
+/* Keep only stdin/stdout/stderr, the shared file and the pipe (not the
+ * ready pipe). */
 static void keep_own_fds(void)
 {
 	if (syscall(SYS_close_range, 3, SHARED_FD - 1, 0) < 0 ||
-	    syscall(SYS_close_range, SHARED_FD + 1, ~0U, 0) < 0)
+	    syscall(SYS_close_range, PIPE_WR_FD + 1, ~0U, 0) < 0)
 		_exit(20);
+}
+
+/* Read exactly len bytes from the pipe; a why when they are not want. */
+static const char *read_pipe(const char *want, size_t len)
+{
+	static char why[200];
+	char buf[64] = "";
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = read(PIPE_RD_FD, buf + got, len - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			snprintf(why, sizeof(why),
+				 "grandchild G: pipe read gave %zd after %zu bytes", n, got);
+			return why;
+		}
+		got += (size_t)n;
+	}
+	if (memcmp(buf, want, len) != 0) {
+		snprintf(why, sizeof(why),
+			 "grandchild G: read \"%.*s\" from the pipe, expected \"%s\"", (int)len,
+			 buf, want);
+		return why;
+	}
+	return NULL;
 }
 
 static const char *check_ids(const struct who *w)
@@ -177,11 +212,17 @@ static void run_grandchild(pid_t root, pid_t a)
 	const char *why;
 
 	keep_own_fds();
+	close(PIPE_WR_FD);
 	/* Moved into the root's group, away from its parent's. */
 	if (setpgid(0, root) < 0)
 		child_end("grandchild G: setpgid to the root's group failed");
 	wait_term();
 	why = check_ids(&w);
+	/* Its parent stops it only after the root wrote the second part. */
+	if (!why)
+		why = read_pipe(PIPE_EARLY, strlen(PIPE_EARLY));
+	if (!why)
+		why = read_pipe(PIPE_LATE, strlen(PIPE_LATE));
 	child_end(why);
 }
 
@@ -201,6 +242,8 @@ static void run_a(pid_t root)
 		child_end("child A: fork failed");
 	if (g == 0)
 		run_grandchild(root, w.pid);
+	close(PIPE_RD_FD);
+	close(PIPE_WR_FD);
 	f = fopen("tree-g.pid.tmp", "w");
 	if (!f || fprintf(f, "%d\n", g) < 0 || fclose(f) != 0 ||
 	    rename("tree-g.pid.tmp", "tree-g.pid") < 0)
@@ -236,6 +279,8 @@ static void run_s(pid_t root)
 	FILE *f;
 
 	keep_own_fds();
+	close(PIPE_RD_FD);
+	close(PIPE_WR_FD);
 	if (setsid() < 0)
 		child_end("child S: setsid failed");
 	z2 = fork();
@@ -272,7 +317,7 @@ int main(int argc, char **argv)
 	const char *why;
 	pid_t root, a, s, g, z;
 	off_t pos;
-	int fd;
+	int fd, p[2];
 
 	test_init(argc, argv);
 	root = getpid();
@@ -288,6 +333,12 @@ int main(int argc, char **argv)
 	close(fd);
 	if (lseek(SHARED_FD, SHARED_POS, SEEK_SET) != SHARED_POS)
 		test_setup_failed("lseek: %m");
+	if (pipe(p) < 0 || dup2(p[0], PIPE_RD_FD) < 0 || dup2(p[1], PIPE_WR_FD) < 0)
+		test_setup_failed("pipe: %m");
+	close(p[0]);
+	close(p[1]);
+	if (write(PIPE_WR_FD, PIPE_EARLY, strlen(PIPE_EARLY)) != (ssize_t)strlen(PIPE_EARLY))
+		test_setup_failed("pipe write: %m");
 
 	a = fork_or_fail();
 	if (a == 0)
@@ -295,6 +346,7 @@ int main(int argc, char **argv)
 	s = fork_or_fail();
 	if (s == 0)
 		run_s(root);
+	close(PIPE_RD_FD);
 	z = fork_or_fail();
 	if (z == 0)
 		_exit(ZOMBIE_CODE);
@@ -317,6 +369,8 @@ int main(int argc, char **argv)
 	why = reap_zombie("zombie Z", z, ZOMBIE_CODE << 8);
 	if (why)
 		fail("%s", why);
+	if (write(PIPE_WR_FD, PIPE_LATE, strlen(PIPE_LATE)) != (ssize_t)strlen(PIPE_LATE))
+		fail("cannot write the second part into the pipe: %m");
 	why = stop_child("child A", a);
 	if (why)
 		fail("%s", why);
