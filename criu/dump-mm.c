@@ -267,6 +267,8 @@ struct mm_dumper {
 	uint64_t nr_pages, nr_zero;
 	bool no_pagemap_scan; /* the kernel has no PAGEMAP_SCAN: read pagemap */
 	bool remote_anon;     /* --lazy-pages --port: anonymous pages stay in the task */
+	/* With remote_anon, the pages of argv and environ are saved anyway. */
+	uint64_t eager_start, eager_end;
 };
 
 static int add_saved_page(struct mm_dumper *d, uint64_t addr, uint32_t vma, bool anon)
@@ -415,11 +417,49 @@ static int add_remote_run(struct mm_dumper *d, uint64_t addr, uint64_t nr, uint3
 	return 0;
 }
 
+static int queue_local_pages(struct mm_dumper *d, uint64_t addr, uint64_t nr, uint32_t vma,
+			     bool anon);
+
+/*
+ * Anonymous pages of a dump that serves them from the frozen tree: they
+ * stay in the task, except the pages of argv and environ. Those are saved
+ * here and restored eagerly: ps and friends read them through
+ * /proc/PID/cmdline while the destination is still mapping, before lazy
+ * memory is registered, and such a read would leave a zero page there
+ * that nothing on the destination could fill.
+ */
+static int queue_remote_pages(struct mm_dumper *d, uint64_t addr, uint64_t nr, uint32_t vma)
+{
+	uint64_t end = addr + nr * PAGE_SZ;
+	uint64_t a = addr > d->eager_start ? addr : d->eager_start;
+	uint64_t b = end < d->eager_end ? end : d->eager_end;
+	int r;
+
+	if (a >= b)
+		return add_remote_run(d, addr, nr, vma);
+	if (a > addr) {
+		r = add_remote_run(d, addr, (a - addr) / PAGE_SZ, vma);
+		if (r < 0)
+			return r;
+	}
+	/* anon = false: saved as they are, without PE_LAZY */
+	r = queue_local_pages(d, a, (b - a) / PAGE_SZ, vma, false);
+	if (r < 0 || b == end)
+		return r;
+	return add_remote_run(d, b, (end - b) / PAGE_SZ, vma);
+}
+
 /* Queue nr pages at addr for reading, flushing as batches fill. */
 static int queue_pages(struct mm_dumper *d, uint64_t addr, uint64_t nr, uint32_t vma, bool anon)
 {
 	if (anon && d->remote_anon)
-		return add_remote_run(d, addr, nr, vma);
+		return queue_remote_pages(d, addr, nr, vma);
+	return queue_local_pages(d, addr, nr, vma, anon);
+}
+
+static int queue_local_pages(struct mm_dumper *d, uint64_t addr, uint64_t nr, uint32_t vma,
+			     bool anon)
+{
 	while (nr) {
 		size_t room = (d->buf_len - d->batch_bytes) / PAGE_SZ;
 		size_t take;
@@ -754,6 +794,10 @@ int dump_mm(struct dump_ctx *ctx, struct dump_task *t)
 	}
 	d->pagemap_fd = pagemap_fd;
 	d->remote_anon = ctx->lazy != NULL;
+	d->eager_start = t->stat.arg_start & ~(uint64_t)(PAGE_SZ - 1);
+	d->eager_end = (t->stat.env_end + PAGE_SZ - 1) & ~(uint64_t)(PAGE_SZ - 1);
+	if (d->eager_end < d->eager_start || d->eager_end - d->eager_start > (64u << 20))
+		d->eager_start = d->eager_end = 0; /* nonsense from /proc: keep all lazy */
 	snprintf(path, sizeof(path), "pages-%d.img", t->pid);
 	if (!ctx->push) {
 		r = img_open_write(ctx->dirfd, path, IMG_PAGES, &pages);
