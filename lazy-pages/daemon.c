@@ -41,7 +41,7 @@
 /* How long to wait for killed tasks to be gone before closing uffds. */
 #define KILL_WAIT_MS 5000
 
-enum ep_kind { EP_LISTEN, EP_SIGNAL, EP_CONN, EP_UFFD, EP_PIDFD, EP_SOURCE };
+enum ep_kind { EP_LISTEN, EP_SIGNAL, EP_CONN, EP_UFFD, EP_PIDFD };
 
 struct lp_ep {
 	enum ep_kind kind;
@@ -80,7 +80,7 @@ struct lp_ctx {
 	struct page_source *src;
 	char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int listen_fd, epfd, sigfd;
-	struct lp_ep listen_ep, sig_ep, src_ep;
+	struct lp_ep listen_ep, sig_ep;
 	int wd_sock;
 	pid_t wd_pid;
 	struct lp_served *served, *bg_next;
@@ -712,10 +712,7 @@ static int serve(struct lp_ctx *c)
 	for (;;) {
 		struct epoll_event ev[32];
 		bool busy = background_work(c);
-		/* From a page server, a round starts only with its data here:
-		 * meanwhile faults are served (and the bulk fd wakes us). */
-		bool bg = busy && (!c->remote || page_source_tcp_bg_ready(c->src));
-		int n, nsrc = 0, timeout = bg ? 0 : busy ? 2 : -1;
+		int n, timeout = busy ? 0 : -1;
 
 		if (!busy && c->handed_over && !c->served && !c->conns)
 			timeout = 1000; /* more tasks announced: wait, not forever */
@@ -750,9 +747,6 @@ static int serve(struct lp_ctx *c)
 				if (!s->dead)
 					finish_task(c, s, "exited");
 				break;
-			case EP_SOURCE:
-				nsrc++;
-				break;
 			}
 		}
 		if (c->stop_reason) {
@@ -763,7 +757,7 @@ static int serve(struct lp_ctx *c)
 		for (struct lp_served *s = c->served; s; s = s->next)
 			if (!s->dead && s->t->nr_retry)
 				task_result(c, s, lp_task_retry(s->t, &c->env));
-		if (n == nsrc && busy && (bg || page_source_tcp_bg_ready(c->src)))
+		if (n == 0 && busy)
 			background_round(c);
 		report_running(c);
 		reap(c);
@@ -865,10 +859,6 @@ int lazy_pages_run(const struct lp_config *cfg)
 	}
 	if (r == 0)
 		r = setup_signals(&c);
-	if (r == 0 && c.remote) {
-		c.src_ep = (struct lp_ep){EP_SOURCE, NULL};
-		r = ep_add(&c, page_source_tcp_bulk_fd(c.src), &c.src_ep);
-	}
 	if (r == 0)
 		r = start_listening(&c);
 	if (r == 0 && cfg->ready)

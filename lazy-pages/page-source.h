@@ -7,7 +7,6 @@
 #ifndef RELIVE_PAGE_SOURCE_H
 #define RELIVE_PAGE_SOURCE_H
 
-#include <stdbool.h>
 #include <stdint.h>
 
 /* A homogeneous run answered by fetch: data for every page, or a hole. */
@@ -67,12 +66,6 @@ int page_source_tcp_open(int dirfd, const char *addr, int port, const char *id,
 int page_source_tcp_running(struct page_source *src);
 /* Every page is in place: the final acknowledgement, so the source exits. */
 int page_source_tcp_done(struct page_source *src);
-/*
- * The bulk connection, for the daemon's epoll, and whether the next
- * background round would find its reply there in full: a round that
- * waited on the network would hold up the faults that come meanwhile.
- */
-int page_source_tcp_bulk_fd(struct page_source *src);
-bool page_source_tcp_bg_ready(struct page_source *src);
+
 
 #endif

@@ -6,10 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <poll.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "img.h"
@@ -478,39 +475,4 @@ int page_source_tcp_done(struct page_source *src)
 	if (m.type != PX_DONE_ACK)
 		return lost(ts, -EPROTO, "the final acknowledgement");
 	return 0;
-}
-
-int page_source_tcp_bulk_fd(struct page_source *src)
-{
-	return ((struct tcp_source *)src)->bulk_fd;
-}
-
-bool page_source_tcp_bg_ready(struct page_source *src)
-{
-	struct tcp_source *ts = (struct tcp_source *)src;
-	struct pollfd p = {.fd = ts->bulk_fd, .events = POLLIN | POLLRDHUP};
-	uint8_t hdr[PX_MSG_SIZE];
-	const char *why;
-	struct px_msg m;
-	size_t need;
-	ssize_t n;
-	int avail;
-
-	/* Nothing in flight: the next round asks on the fault connection. */
-	if (ts->failed || !ts->q_len)
-		return true;
-	/* A closed or broken connection: let the round find out and say so. */
-	if (poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP | POLLRDHUP)))
-		return true;
-	need = PX_MSG_SIZE + (size_t)ts->q[ts->q_head].nr_pages * PX_PAGE;
-	n = recv(ts->bulk_fd, hdr, sizeof(hdr), MSG_PEEK | MSG_DONTWAIT);
-	if (n == (ssize_t)sizeof(hdr) &&
-	    (px_msg_decode(hdr, sizeof(hdr), &m, &why) < 0 || m.type != PX_PAGES))
-		return true; /* ZERO, ERROR or garbage: no data follows */
-	if (ioctl(ts->bulk_fd, FIONREAD, &avail) < 0 || (size_t)avail >= need)
-		return true;
-	/* Wake the daemon's epoll only once the whole reply is there. */
-	avail = (int)need;
-	setsockopt(ts->bulk_fd, SOL_SOCKET, SO_RCVLOWAT, &avail, sizeof(avail));
-	return false;
 }
