@@ -175,6 +175,13 @@ int dump_pipe_collect(struct dump_pipes **pp, pid_t pid, int fd, const struct st
 	r = add_pipe(*pp, pid, fd, st, &idx);
 	if (r < 0)
 		return r;
+	/* Packet mode keeps write boundaries that the copied bytes lose. */
+	if ((flags & O_DIRECT) && (*pp)->pipes[idx].len) {
+		pr_err("not supported: fd %d of process %d is a packet-mode (O_DIRECT) pipe "
+		       "holding data\n",
+		       fd, pid);
+		return -EOPNOTSUPP;
+	}
 	n = reallocarray((*pp)->descs, (*pp)->nr_descs + 1, sizeof(*n));
 	if (!n)
 		return -ENOMEM;

@@ -111,6 +111,8 @@ static void test_collect(void)
 	CHECK(e1.flags == O_RDONLY && e2.flags == (O_WRONLY | O_NONBLOCK));
 	CHECK(e1.has_pipe_size && e1.pipe_size == 65536);
 	CHECK(dump_pipe_entry(pp, 6, &e1) == -ENOENT);
+	/* A packet-mode description of a pipe holding data: refused. */
+	CHECK(dump_pipe_collect(&pp, pid, p[1], &st, O_WRONLY | O_DIRECT, 7) == -EOPNOTSUPP);
 	CHECK(dump_pipes_write(pp, dirfd_) == 0);
 	CHECK(faccessat(dirfd_, "pipes-data.img", F_OK, 0) == 0);
 	unlinkat(dirfd_, "pipes-data.img", 0);
