@@ -254,7 +254,7 @@ static void run_a(pid_t root)
 		/* The description is the root's: it starts where the root left it. */
 		if (read(SHARED_FD, buf, READ_LEN) != READ_LEN)
 			why = "child A: cannot read the shared file";
-		else if (memcmp(buf, FILE_TEXT + SHARED_POS, READ_LEN) != 0)
+		else if (memcmp(buf, &FILE_TEXT[SHARED_POS], READ_LEN) != 0)
 			why = "child A: the shared file was not at the root's offset";
 	}
 	if (!why)
