@@ -26,6 +26,7 @@
 #include "restore-regs.h"
 #include "restore-task.h"
 #include "restore-tree.h"
+#include "restore-pipes.h"
 #include "restore.h"
 #include "uffd.h"
 #include "util.h"
@@ -901,6 +902,9 @@ static int restore_tree(struct restore_ctx *ctx)
 	/* The descriptions live on in the processes now. */
 	restore_files_close(ctx->file_fds, ctx->set.nr_files);
 	ctx->file_fds = NULL;
+	/* Our own pipe ends too: a reader must see end of file once the
+	 * restored writers are gone, not once relive exits. */
+	restore_pipes_release(ctx->set.pipes);
 	for (size_t i = 0; i < ctx->set.nr_procs; i++) {
 		if (is_zombie(ctx, i))
 			continue;
