@@ -616,12 +616,6 @@ static int check_supported(const struct restore_ctx *ctx)
 			pr_err("not supported: process %u was stopped when dumped\n", p->core->pid);
 			return -ENOTSUP;
 		}
-		if (ctx->new_pid_ns && p->core->n_threads > 1) {
-			pr_err("not supported yet: process %u has %zu threads, and threads are not "
-			       "restored in a new pid namespace\n",
-			       p->core->pid, p->core->n_threads);
-			return -ENOTSUP;
-		}
 		for (size_t i = 0; i < p->pages.nr_entries; i++) {
 			uint32_t flags = p->pages.entries[i]->flags;
 
