@@ -69,5 +69,36 @@ fi
 kill -KILL "$pid"
 wait_gone "$pid"
 pid=""
+
+echo
+echo "== lazy: relive lazy-pages -D $work/img & relive restore --lazy-pages -D $work/img -d"
+$relive lazy-pages -D "$work/img" >"$work/lazy.log" 2>&1 &
+daemon=$!
+for _ in $(seq 200); do
+	[ -S "$work/img/lazy-pages.socket" ] && break
+	sleep 0.05
+done
+t0=$(date +%s%N)
+$relive restore --lazy-pages -D "$work/img" -d --pidfile "$work/restored.pid"
+t1=$(date +%s%N)
+pid=$(cat "$work/restored.pid")
+echo "running again as pid $pid after $(((t1 - t0) / 1000000)) ms, before its 64 MiB are back;"
+echo "the daemon serves its faults first and fills the rest in the background:"
+if ! wait "$daemon"; then
+	cat "$work/lazy.log" >&2
+	echo "quickstart: the lazy-pages daemon failed" >&2
+	exit 1
+fi
+sed 's/^/  /' "$work/lazy.log"
+sleep 1
+now=$(tail -n1 "$work/count.txt")
+echo "restored from the same images, it counted on from $before to $now"
+if [ "$now" -le "$before" ] || grep -q corrupted "$work/count.txt"; then
+	echo "quickstart: the lazily restored counter did not continue" >&2
+	exit 1
+fi
+kill -KILL "$pid"
+wait_gone "$pid"
+pid=""
 echo
 echo "quickstart: done"
