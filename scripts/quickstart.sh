@@ -5,6 +5,7 @@
 # if the kernel allows), and watch it keep counting.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 
 scripts/install-deps.sh
 scripts/build.sh
@@ -21,28 +22,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_gone() {
-	for _ in $(seq 200); do
-		[ -d "/proc/$1" ] || return 0
-		sleep 0.05
-	done
-	echo "quickstart: pid $1 did not go away" >&2
-	return 1
-}
 
 echo
 echo "== start a program that counts and checks 64 MiB of memory"
-# Only stdin/out/err go to the program: fds a caller leaked to this script
-# (pipes, sockets) are not something relive dumps yet.
-(
-	for fd in /proc/$BASHPID/fd/*; do
-		fd=${fd##*/}
-		[ "$fd" -gt 2 ] && eval "exec $fd>&-"
-	done
-	exec setsid build/examples/counter "$work/count.txt" </dev/null >/dev/null 2>&1
-) &
-pid=$!
-disown "$pid"
+spawn_session /dev/null build/examples/counter "$work/count.txt"
+pid=$spawned_pid
 sleep 1
 echo "counter (pid $pid) has counted to $(tail -n1 "$work/count.txt")"
 
