@@ -132,47 +132,42 @@ int remote_syscall(struct remote *rt, long *ret, long nr, unsigned long a1, unsi
 	return 0;
 }
 
-int remote_write(pid_t pid, unsigned long addr, const void *buf, size_t len)
+/*
+ * Copy len bytes between buf and the task at addr. /proc/PID/mem is the
+ * fallback for what process_vm_* refuses: writes to read-only pages go
+ * through FOLL_FORCE there.
+ */
+static int remote_copy(pid_t pid, unsigned long addr, void *buf, size_t len, bool write)
 {
-	struct iovec local = {.iov_base = (void *)buf, .iov_len = len};
+	struct iovec local = {.iov_base = buf, .iov_len = len};
 	struct iovec remote = {.iov_base = (void *)addr, .iov_len = len};
-	ssize_t n = process_vm_writev(pid, &local, 1, &remote, 1, 0);
+	ssize_t n = write ? process_vm_writev(pid, &local, 1, &remote, 1, 0)
+			  : process_vm_readv(pid, &local, 1, &remote, 1, 0);
 	char path[64];
 	_cleanup_close_ int fd = -1;
 	int r;
 
 	if (n == (ssize_t)len)
 		return 0;
-	/* Read-only pages: /proc/PID/mem writes through FOLL_FORCE. */
 	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
-	fd = open(path, O_RDWR | O_CLOEXEC);
+	fd = open(path, (write ? O_RDWR : O_RDONLY) | O_CLOEXEC);
 	if (fd < 0)
 		return pr_err_ret(-errno, "task %d: cannot open %s", pid, path);
-	r = pwrite_all(fd, buf, len, (off_t)addr);
+	r = write ? pwrite_all(fd, buf, len, (off_t)addr) : pread_all(fd, buf, len, (off_t)addr);
 	if (r < 0)
-		return pr_err_ret(r, "task %d: cannot write %zu bytes at %#lx", pid, len, addr);
+		return pr_err_ret(r, "task %d: cannot %s %zu bytes at %#lx", pid,
+				  write ? "write" : "read", len, addr);
 	return 0;
+}
+
+int remote_write(pid_t pid, unsigned long addr, const void *buf, size_t len)
+{
+	return remote_copy(pid, addr, (void *)buf, len, true);
 }
 
 int remote_read(pid_t pid, unsigned long addr, void *buf, size_t len)
 {
-	struct iovec local = {.iov_base = buf, .iov_len = len};
-	struct iovec remote = {.iov_base = (void *)addr, .iov_len = len};
-	ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
-	char path[64];
-	_cleanup_close_ int fd = -1;
-	int r;
-
-	if (n == (ssize_t)len)
-		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return pr_err_ret(-errno, "task %d: cannot open %s", pid, path);
-	r = pread_all(fd, buf, len, (off_t)addr);
-	if (r < 0)
-		return pr_err_ret(r, "task %d: cannot read %zu bytes at %#lx", pid, len, addr);
-	return 0;
+	return remote_copy(pid, addr, buf, len, false);
 }
 
 int remote_map_scratch(struct remote *rt, size_t len)
