@@ -11,25 +11,13 @@
 #include "img.h"
 #include "log.h"
 #include "page-source.h"
+#include "pagemap-load.h"
 #include "pagemap.pb-c.h"
 #include "util.h"
 
-/* Highest user address on x86_64 with 4-level paging is below this; with
- * 5-level paging it is 2^56. Anything above is corrupt. */
-#define USER_ADDR_LIMIT (1ull << 56)
-/* A pagemap can't make us allocate more than this many entries. */
-#define MAX_ENTRIES (1u << 24)
-
-struct local_entry {
-	uint64_t vaddr;
-	uint64_t nr_pages;
-	uint64_t file_page; /* index in pages-PID.img when PE_PAGES */
-	uint32_t flags;
-};
-
 struct local_task {
 	uint32_t pid;
-	struct local_entry *e;
+	struct pagemap_run *e;
 	size_t nr;
 	int pages_fd; /* pages-PID.img, or -1 */
 };
@@ -65,76 +53,19 @@ static void task_free(struct local_task *t)
 		close(t->pages_fd);
 }
 
-/* Read and check pagemap-PID.img: sorted, disjoint, aligned, in range. */
+/* Read and check pagemap-PID.img, and that its entries hold the pages the head says. */
 static int load_pagemap(int dirfd, uint32_t pid, struct local_task *t, uint64_t *ret_file_pages)
 {
-	_cleanup_img_ struct img *img = NULL;
-	_cleanup_msg_ ProtobufCMessage *hm = NULL;
-	_cleanup_free_ struct local_entry *e = NULL;
-	char name[64];
-	uint64_t file_pages = 0, prev_end = 0;
-	size_t nr = 0;
-	PagemapHead *head;
+	uint64_t file_pages, head_file_pages;
 	int r;
 
-	snprintf(name, sizeof(name), "pagemap-%u.img", pid);
-	r = img_open_read(dirfd, name, IMG_PAGEMAP, &img);
+	r = pagemap_load(dirfd, pid, 0, &t->e, &t->nr, &file_pages, &head_file_pages);
 	if (r < 0)
 		return r;
-	r = img_read_msg(img, &hm);
-	if (r < 0)
-		return r;
-	if (r == 0)
-		return pr_err_ret(-EINVAL, "%s: no pagemap head", name);
-	head = (PagemapHead *)hm;
-	if (head->id != pid)
-		return pr_err_ret(-EINVAL, "%s: belongs to id %llu", name,
-				  (unsigned long long)head->id);
-	if (head->nr_entries > MAX_ENTRIES)
-		return pr_err_ret(-EINVAL, "%s: %llu entries, too many", name,
-				  (unsigned long long)head->nr_entries);
-	e = calloc(head->nr_entries ? head->nr_entries : 1, sizeof(*e));
-	if (!e)
-		return -ENOMEM;
-	for (;;) {
-		_cleanup_msg_ ProtobufCMessage *m = NULL;
-		PagemapEntry *pe;
-		uint64_t len;
-
-		r = img_read_msg(img, &m);
-		if (r < 0)
-			return r;
-		if (r == 0)
-			break;
-		pe = (PagemapEntry *)m;
-		if (nr >= head->nr_entries)
-			return pr_err_ret(-EINVAL, "%s: more entries than the head says (%llu)",
-					  name, (unsigned long long)head->nr_entries);
-		if ((pe->vaddr & 4095) || !pe->nr_pages ||
-		    __builtin_mul_overflow(pe->nr_pages, 4096ull, &len) ||
-		    pe->vaddr >= USER_ADDR_LIMIT || len > USER_ADDR_LIMIT - pe->vaddr)
-			return pr_err_ret(
-			    -EINVAL, "%s: entry %zu (0x%llx, %llu pages) is out of range", name, nr,
-			    (unsigned long long)pe->vaddr, (unsigned long long)pe->nr_pages);
-		if (nr && pe->vaddr < prev_end)
-			return pr_err_ret(-EINVAL,
-					  "%s: entry %zu at 0x%llx overlaps or is out of order",
-					  name, nr, (unsigned long long)pe->vaddr);
-		e[nr] = (struct local_entry){pe->vaddr, pe->nr_pages, file_pages, pe->flags};
-		if (pe->flags & PAGEMAP_FLAG__PE_PAGES)
-			file_pages += pe->nr_pages;
-		prev_end = pe->vaddr + len;
-		nr++;
-	}
-	if (nr != head->nr_entries)
-		return pr_err_ret(-EINVAL, "%s: %zu entries, the head says %llu", name, nr,
-				  (unsigned long long)head->nr_entries);
-	if (file_pages != head->nr_file_pages)
-		return pr_err_ret(-EINVAL, "%s: entries hold %llu pages, the head says %llu", name,
-				  (unsigned long long)file_pages,
-				  (unsigned long long)head->nr_file_pages);
-	t->e = TAKE_PTR(e);
-	t->nr = nr;
+	if (file_pages != head_file_pages)
+		return pr_err_ret(-EINVAL, "pagemap-%u.img: entries hold %llu pages, the head says %llu",
+				  pid, (unsigned long long)file_pages,
+				  (unsigned long long)head_file_pages);
 	*ret_file_pages = file_pages;
 	return 0;
 }
@@ -196,7 +127,7 @@ static int local_open_task(struct page_source *src, uint32_t pid, page_source_ad
 	}
 	/* Lazy runs with data; lazy holes need no filling (zero on touch). */
 	for (size_t i = 0; i < tp->nr; i++) {
-		const struct local_entry *e = &tp->e[i];
+		const struct pagemap_run *e = &tp->e[i];
 
 		if ((e->flags & PAGEMAP_FLAG__PE_LAZY) && (e->flags & PAGEMAP_FLAG__PE_PAGES)) {
 			r = add(arg, e->vaddr, e->nr_pages);
@@ -237,7 +168,7 @@ static int local_fetch(struct page_source *src, uint32_t pid, uint64_t vaddr, ui
 		return 0;
 	}
 	{
-		const struct local_entry *e = &t->e[lo];
+		const struct pagemap_run *e = &t->e[lo];
 		uint64_t off = (vaddr - e->vaddr) / 4096;
 		uint64_t n = e->nr_pages - off;
 

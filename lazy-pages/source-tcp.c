@@ -13,11 +13,10 @@
 #include "log.h"
 #include "page-server.h"
 #include "page-source.h"
+#include "pagemap-load.h"
 #include "pagemap.pb-c.h"
 #include "util.h"
 
-/* A pagemap can't make us allocate more than this many entries. */
-#define MAX_ENTRIES (1u << 24)
 /*
  * Background requests in flight on the bulk connection. The daemon fills
  * in address order, so the next requests are predicted and sent ahead:
@@ -35,7 +34,7 @@
 
 struct tcp_task {
 	uint32_t pid;
-	struct px_run *runs; /* PE_LAZY|PE_REMOTE entries, sorted */
+	struct pagemap_run *runs; /* PE_LAZY|PE_REMOTE entries, sorted */
 	size_t nr;
 };
 
@@ -80,55 +79,10 @@ static struct tcp_task *find_task(struct tcp_source *ts, uint32_t pid)
 /* The remote runs of pagemap-PID.img, checked: sorted, disjoint, aligned, in range. */
 static int load_runs(int dirfd, uint32_t pid, struct tcp_task *t)
 {
-	_cleanup_img_ struct img *img = NULL;
-	_cleanup_msg_ ProtobufCMessage *hm = NULL;
-	_cleanup_free_ struct px_run *runs = NULL;
-	uint64_t prev_end = 0;
-	size_t nr = 0, seen = 0;
-	PagemapHead *head;
-	char name[64];
-	int r;
+	uint64_t file_pages, head_file_pages;
 
-	snprintf(name, sizeof(name), "pagemap-%u.img", pid);
-	r = img_open_read(dirfd, name, IMG_PAGEMAP, &img);
-	if (r < 0)
-		return r;
-	r = img_read_msg(img, &hm);
-	if (r < 0)
-		return r;
-	if (r == 0)
-		return pr_err_ret(-EINVAL, "%s: no pagemap head", name);
-	head = (PagemapHead *)hm;
-	if (head->id != pid || head->nr_entries > MAX_ENTRIES)
-		return pr_err_ret(-EINVAL, "%s: head of id %llu with %llu entries", name,
-				  (unsigned long long)head->id,
-				  (unsigned long long)head->nr_entries);
-	runs = calloc(head->nr_entries ? head->nr_entries : 1, sizeof(*runs));
-	if (!runs)
-		return -ENOMEM;
-	for (;;) {
-		_cleanup_msg_ ProtobufCMessage *m = NULL;
-		const char *why = NULL;
-		PagemapEntry *pe;
-
-		r = img_read_msg(img, &m);
-		if (r < 0)
-			return r;
-		if (r == 0)
-			break;
-		pe = (PagemapEntry *)m;
-		if (seen++ >= head->nr_entries)
-			return pr_err_ret(-EINVAL, "%s: more entries than the head says", name);
-		r = px_run_next_ok(pe->vaddr, pe->nr_pages, &prev_end, &why);
-		if (r < 0)
-			return pr_err_ret(-EINVAL, "%s: entry at %#llx: %s", name,
-					  (unsigned long long)pe->vaddr, why);
-		if ((pe->flags & PAGEMAP_FLAG__PE_REMOTE) && (pe->flags & PAGEMAP_FLAG__PE_LAZY))
-			runs[nr++] = (struct px_run){pe->vaddr, pe->nr_pages};
-	}
-	t->runs = TAKE_PTR(runs);
-	t->nr = nr;
-	return 0;
+	return pagemap_load(dirfd, pid, PAGEMAP_FLAG__PE_REMOTE | PAGEMAP_FLAG__PE_LAZY, &t->runs,
+			    &t->nr, &file_pages, &head_file_pages);
 }
 
 static int tcp_open_task(struct page_source *src, uint32_t pid, page_source_add_fn add, void *arg)
