@@ -15,6 +15,7 @@
 #include "img.h"
 #include "log.h"
 #include "page-server.h"
+#include "pagemap-scan.h"
 #include "util.h"
 
 #include "mm.pb-c.h"
@@ -26,26 +27,7 @@
 #define PM_FILE	   (1ULL << 61) /* file page or shared anonymous page */
 /* Pagemap entries read per pread (512 KiB). */
 #define PAGEMAP_CHUNK 65536u
-/*
- * PAGEMAP_SCAN (Linux 6.7): the kernel walks the page tables and returns
- * runs of pages by category, far cheaper than 8 bytes of pagemap per page
- * (about 40 ms per GiB here). Our own names: the build host's headers may
- * predate it; the layout is the kernel's ABI.
- */
-struct pm_region {
-	uint64_t start, end, categories;
-};
-
-struct pm_scan {
-	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
-	uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
-};
-
-#define PM_SCAN_IOCTL	_IOWR('f', 16, struct pm_scan)
-#define PM_IS_FILE	(1u << 2)
-#define PM_IS_PRESENT	(1u << 3)
-#define PM_IS_SWAPPED	(1u << 4)
-#define PM_IS_PFNZERO	(1u << 5)
+/* PAGEMAP_SCAN regions asked for per ioctl. */
 #define PM_SCAN_REGIONS 1024u
 
 /* process_vm_readv takes at most IOV_MAX remote iovecs per call. */

@@ -13,6 +13,7 @@
 #include "kerndat-probe.h"
 #include "kerndat.h"
 #include "log.h"
+#include "pagemap-scan.h"
 #include "util.h"
 
 /*
@@ -25,34 +26,6 @@
 #ifndef UFFD_USER_MODE_ONLY
 #define UFFD_USER_MODE_ONLY 1
 #endif
-
-/* PAGEMAP_SCAN (Linux 6.7), as in include/uapi/linux/fs.h. */
-struct kd_page_region {
-	uint64_t start;
-	uint64_t end;
-	uint64_t categories;
-};
-
-struct kd_pm_scan_arg {
-	uint64_t size;
-	uint64_t flags;
-	uint64_t start;
-	uint64_t end;
-	uint64_t walk_end;
-	uint64_t vec;
-	uint64_t vec_len;
-	uint64_t max_pages;
-	uint64_t category_inverted;
-	uint64_t category_mask;
-	uint64_t category_anyof_mask;
-	uint64_t return_mask;
-};
-
-#define KD_PAGEMAP_SCAN_IOCTL	 _IOWR('f', 16, struct kd_pm_scan_arg)
-#define KD_PAGE_IS_WRITTEN	 (1ULL << 1)
-#define KD_PAGE_IS_PRESENT	 (1ULL << 3)
-#define KD_PM_SCAN_WP_MATCHING	 (1ULL << 0)
-#define KD_PM_SCAN_CHECK_WPASYNC (1ULL << 1)
 
 /* Anonymous scratch mapping with cleanup. */
 struct scratch {
@@ -216,9 +189,9 @@ void kerndat_probe_uffd(struct kerndat *kd)
 }
 
 static int pagemap_scan(int pagemap, struct scratch *s, uint64_t flags, uint64_t category_mask,
-			struct kd_page_region *vec, size_t vec_len)
+			struct pm_region *vec, size_t vec_len)
 {
-	struct kd_pm_scan_arg arg = {
+	struct pm_scan arg = {
 	    .size = sizeof(arg),
 	    .flags = flags,
 	    .start = (uintptr_t)s->addr,
@@ -228,7 +201,7 @@ static int pagemap_scan(int pagemap, struct scratch *s, uint64_t flags, uint64_t
 	    .category_mask = category_mask,
 	    .return_mask = category_mask,
 	};
-	int n = ioctl(pagemap, KD_PAGEMAP_SCAN_IOCTL, &arg);
+	int n = ioctl(pagemap, PM_SCAN_IOCTL, &arg);
 
 	if (n < 0)
 		return negerrno();
@@ -238,7 +211,7 @@ static int pagemap_scan(int pagemap, struct scratch *s, uint64_t flags, uint64_t
 }
 
 /* One region of exactly page idx of s, as PAGEMAP_SCAN should report it. */
-static bool region_is_page(const struct kd_page_region *r, const struct scratch *s, size_t idx)
+static bool region_is_page(const struct pm_region *r, const struct scratch *s, size_t idx)
 {
 	uintptr_t start = (uintptr_t)s->addr + idx * (size_t)getpagesize();
 
@@ -248,7 +221,7 @@ static bool region_is_page(const struct kd_page_region *r, const struct scratch 
 static void probe_pagemap_scan(struct kerndat *kd, int pagemap)
 {
 	_cleanup_scratch_ struct scratch s = {0};
-	struct kd_page_region vec[4];
+	struct pm_region vec[4];
 	size_t ps = getpagesize();
 	int n;
 
@@ -256,7 +229,7 @@ static void probe_pagemap_scan(struct kerndat *kd, int pagemap)
 		return kd_set_failed(kd, KD_PAGEMAP_SCAN, "mmap", n);
 	((volatile char *)s.addr)[0] = 1;
 	((volatile char *)s.addr)[2 * ps] = 1;
-	n = pagemap_scan(pagemap, &s, 0, KD_PAGE_IS_PRESENT, vec, ARRAY_SIZE(vec));
+	n = pagemap_scan(pagemap, &s, 0, PM_IS_PRESENT, vec, ARRAY_SIZE(vec));
 	if (n == -EPROTO)
 		return kd_set_item(kd, KD_PAGEMAP_SCAN, false, "PAGEMAP_SCAN gave a bad walk_end");
 	if (n < 0)
@@ -276,7 +249,7 @@ static int dirty_tracking_works(int uffd, int pagemap)
 {
 	_cleanup_scratch_ struct scratch s = {0};
 	struct uffdio_register reg = {0};
-	struct kd_page_region vec[4];
+	struct pm_region vec[4];
 	size_t ps = getpagesize();
 	int r;
 
@@ -292,13 +265,13 @@ static int dirty_tracking_works(int uffd, int pagemap)
 	if (ioctl(uffd, UFFDIO_REGISTER, &reg) < 0)
 		return negerrno();
 	/* Protect everything and clear the written state... */
-	r = pagemap_scan(pagemap, &s, KD_PM_SCAN_WP_MATCHING | KD_PM_SCAN_CHECK_WPASYNC,
-			 KD_PAGE_IS_WRITTEN, vec, ARRAY_SIZE(vec));
+	r = pagemap_scan(pagemap, &s, PM_WP_MATCHING | PM_CHECK_WPASYNC, PM_IS_WRITTEN, vec,
+			 ARRAY_SIZE(vec));
 	if (r < 0)
 		return r;
 	/* ...so that only this write shows. */
 	((volatile char *)s.addr)[ps] = 2;
-	r = pagemap_scan(pagemap, &s, 0, KD_PAGE_IS_WRITTEN, vec, ARRAY_SIZE(vec));
+	r = pagemap_scan(pagemap, &s, 0, PM_IS_WRITTEN, vec, ARRAY_SIZE(vec));
 	if (r < 0)
 		return r;
 	if (r != 1 || !region_is_page(&vec[0], &s, 1))

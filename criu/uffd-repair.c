@@ -10,24 +10,13 @@
 #include "img.h"
 #include "inject.h"
 #include "log.h"
+#include "pagemap-scan.h"
 #include "restore-mm.h"
 #include "uffd-repair.h"
 #include "util.h"
 
 #define PAGE 4096ull
 
-/* PAGEMAP_SCAN (Linux 6.7), the kernel's ABI under our own names. */
-struct repair_region {
-	uint64_t start, end, categories;
-};
-
-struct repair_scan {
-	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
-	uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
-};
-
-#define REPAIR_SCAN_IOCTL _IOWR('f', 16, struct repair_scan)
-#define REPAIR_IS_PRESENT (1u << 3)
 #define REPAIR_NR_REGIONS 256u
 #define PM_PRESENT	  (1ull << 63)
 
@@ -105,20 +94,20 @@ static int repair_range(struct repair_ctx *c, uint64_t start, uint64_t end)
 /* Present pages of [start, end) through PAGEMAP_SCAN; -ENOTTY without it. */
 static int scan_vma_fast(struct repair_ctx *c, int pagemap, uint64_t start, uint64_t end)
 {
-	struct repair_region vec[REPAIR_NR_REGIONS];
+	struct pm_region vec[REPAIR_NR_REGIONS];
 	uint64_t at = start;
 
 	while (at < end) {
-		struct repair_scan a = {
+		struct pm_scan a = {
 		    .size = sizeof(a),
 		    .start = at,
 		    .end = end,
 		    .vec = (uint64_t)(uintptr_t)vec,
 		    .vec_len = REPAIR_NR_REGIONS,
-		    .category_mask = REPAIR_IS_PRESENT,
-		    .return_mask = REPAIR_IS_PRESENT,
+		    .category_mask = PM_IS_PRESENT,
+		    .return_mask = PM_IS_PRESENT,
 		};
-		long n = ioctl(pagemap, REPAIR_SCAN_IOCTL, &a);
+		long n = ioctl(pagemap, PM_SCAN_IOCTL, &a);
 
 		if (n < 0)
 			return -errno;
