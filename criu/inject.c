@@ -40,6 +40,8 @@ int remote_init(struct remote *rt, pid_t pid, unsigned long syscall_ip)
 {
 	memset(rt, 0, sizeof(*rt));
 	rt->pid = pid;
+	rt->own_tgid = pid;
+	rt->own_tid = pid;
 	rt->syscall_ip = syscall_ip;
 	if (ptrace(PTRACE_GETREGS, pid, NULL, &rt->regs) < 0)
 		return pr_err_ret(-errno, "task %d: cannot read registers", pid);
@@ -213,7 +215,8 @@ int remote_requeue_signals(struct remote *rt)
 		r = remote_write(rt->pid, rt->scratch, rt->deferred[i], 128);
 		if (r < 0)
 			return r;
-		r = remote_call4(rt, &ret, SYS_rt_tgsigqueueinfo, rt->pid, rt->pid, si->si_signo,
+		r = remote_call4(rt, &ret, SYS_rt_tgsigqueueinfo, rt->own_tgid, rt->own_tid,
+				 si->si_signo,
 				 rt->scratch);
 		if (r < 0)
 			return r;

@@ -18,6 +18,13 @@
 
 struct remote {
 	pid_t pid;
+	/*
+	 * Its tgid and tid as the task itself sees them, for calls that name
+	 * the task (signal queueing). remote_init sets both to pid; in a new
+	 * pid namespace the caller sets the inner ones.
+	 */
+	pid_t own_tgid;
+	pid_t own_tid;
 	/* Address of a 0f 05 pair the task can execute. */
 	unsigned long syscall_ip;
 	/* Registers to put back after every call. */

@@ -80,18 +80,12 @@ static int queue_one(struct remote *rt, const ProtobufCBinaryData *si, pid_t tid
 	r = remote_write(rt->pid, rt->scratch, si->data, SIGINFO_SIZE);
 	if (r < 0)
 		return r;
-	/* The task queues to itself, so any si_code is accepted. Its pid as
-	 * it sees it: in a new pid namespace relive's number is another. */
-	long self;
-
-	r = remote_call0(rt, &self, SYS_getpid);
-	if (r < 0)
-		return r;
+	/* The task queues to itself, so any si_code is accepted. */
 	if (tid)
-		return restore_remote_call(rt, "rt_tgsigqueueinfo", SYS_rt_tgsigqueueinfo, self,
-					   tid, signo, rt->scratch, 0, 0);
-	return restore_remote_call(rt, "rt_sigqueueinfo", SYS_rt_sigqueueinfo, self, signo,
-				   rt->scratch, 0, 0, 0);
+		return restore_remote_call(rt, "rt_tgsigqueueinfo", SYS_rt_tgsigqueueinfo,
+					   rt->own_tgid, tid, signo, rt->scratch, 0, 0);
+	return restore_remote_call(rt, "rt_sigqueueinfo", SYS_rt_sigqueueinfo, rt->own_tgid,
+				   signo, rt->scratch, 0, 0, 0);
 }
 
 int restore_pending_signals(struct remote *rt, const TaskCoreEntry *core, const ThreadCoreEntry *t)

@@ -318,6 +318,8 @@ int restore_clone_thread(struct remote *rt, pid_t tid, struct remote *ret_rt)
 	r = remote_init(ret_rt, outer, rt->syscall_ip);
 	if (r < 0)
 		return r;
+	ret_rt->own_tgid = rt->own_tgid;
+	ret_rt->own_tid = tid;
 	ret_rt->scratch = rt->scratch;
 	ret_rt->scratch_len = rt->scratch_len;
 	return 0;

@@ -731,6 +731,8 @@ static int phase_b(struct restore_ctx *ctx, size_t idx)
 	r = remote_init(rt, rp->pid, rp->scratch);
 	if (r < 0)
 		return r;
+	/* The dumped pid is the one inside, new pid namespace or not. */
+	rt->own_tgid = rt->own_tid = (pid_t)ctx->set.pstree[idx]->pid;
 	/* restore_mm wants the whole area; it keeps its first page for code. */
 	rt->scratch = rp->scratch;
 	rt->scratch_len = RESTORE_SCRATCH_SIZE;
