@@ -253,14 +253,15 @@ struct mm_dumper {
 	uint64_t eager_start, eager_end;
 };
 
-static int add_saved_page(struct mm_dumper *d, uint64_t addr, uint32_t vma, bool anon)
+/* Append nr pages at addr to the runs, extending the last run when it
+ * ends at addr with the same VMA and flags. */
+static int append_run(struct mm_dumper *d, uint64_t addr, uint64_t nr, uint32_t flags, uint32_t vma)
 {
-	uint32_t flags = PAGEMAP_FLAG__PE_PAGES | (anon ? PAGEMAP_FLAG__PE_LAZY : 0);
 	struct pm_run *last = d->nr_runs ? &d->runs[d->nr_runs - 1] : NULL;
 
 	if (last && last->vma == vma && last->flags == flags &&
 	    last->vaddr + last->nr_pages * PAGE_SZ == addr) {
-		last->nr_pages++;
+		last->nr_pages += nr;
 		return 0;
 	}
 	if (d->nr_runs == d->cap_runs) {
@@ -272,8 +273,14 @@ static int add_saved_page(struct mm_dumper *d, uint64_t addr, uint32_t vma, bool
 		d->runs = n;
 		d->cap_runs = cap;
 	}
-	d->runs[d->nr_runs++] = (struct pm_run){addr, 1, flags, vma};
+	d->runs[d->nr_runs++] = (struct pm_run){addr, nr, flags, vma};
 	return 0;
+}
+
+static int add_saved_page(struct mm_dumper *d, uint64_t addr, uint32_t vma, bool anon)
+{
+	return append_run(d, addr, 1, PAGEMAP_FLAG__PE_PAGES | (anon ? PAGEMAP_FLAG__PE_LAZY : 0),
+			  vma);
 }
 
 static bool page_is_zero(const unsigned char *p)
@@ -367,36 +374,15 @@ static int flush_batch(struct mm_dumper *d)
 	return 0;
 }
 
-static int flush_batch(struct mm_dumper *d);
-
 /* A run of anonymous pages the page server will serve from the frozen task. */
 static int add_remote_run(struct mm_dumper *d, uint64_t addr, uint64_t nr, uint32_t vma)
 {
-	const uint32_t flags = PAGEMAP_FLAG__PE_LAZY | PAGEMAP_FLAG__PE_REMOTE;
-	struct pm_run *last;
-	int r;
-
 	/* Runs stay in address order: pages queued before go first. */
-	r = flush_batch(d);
+	int r = flush_batch(d);
+
 	if (r < 0)
 		return r;
-	last = d->nr_runs ? &d->runs[d->nr_runs - 1] : NULL;
-	if (last && last->vma == vma && last->flags == flags &&
-	    last->vaddr + last->nr_pages * PAGE_SZ == addr) {
-		last->nr_pages += nr;
-		return 0;
-	}
-	if (d->nr_runs == d->cap_runs) {
-		size_t cap = d->cap_runs ? d->cap_runs * 2 : 256;
-		struct pm_run *n = reallocarray(d->runs, cap, sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		d->runs = n;
-		d->cap_runs = cap;
-	}
-	d->runs[d->nr_runs++] = (struct pm_run){addr, nr, flags, vma};
-	return 0;
+	return append_run(d, addr, nr, PAGEMAP_FLAG__PE_LAZY | PAGEMAP_FLAG__PE_REMOTE, vma);
 }
 
 static int queue_local_pages(struct mm_dumper *d, uint64_t addr, uint64_t nr, uint32_t vma,
