@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -613,9 +614,52 @@ static void stop_conns(struct ps_lazy *s)
 	}
 }
 
+/* Close the pidfds in the poll set from index first on. */
+static void close_pidfds(struct pollfd *p, size_t first, size_t n)
+{
+	for (size_t i = first; i < n; i++)
+		if (p[i].fd >= 0)
+			close(p[i].fd);
+}
+
+/*
+ * The poll set: the listening socket, the threads' wake pipe, the signals,
+ * then a pidfd per served task. A served task killed from outside stays a
+ * zombie under the dump (its tracer), so nothing else would ever tell the
+ * server that its pages are gone; its pidfd turns readable when it exits.
+ */
+static int poll_set_new(struct ps_lazy *s, int sfd, struct pollfd **ret, size_t *ret_n)
+{
+	size_t n = 3 + s->nr_tasks;
+	struct pollfd *p = calloc(n, sizeof(*p));
+
+	if (!p)
+		return -ENOMEM;
+	p[0] = (struct pollfd){s->listen_fd, POLLIN, 0};
+	p[1] = (struct pollfd){s->wake[0], POLLIN, 0};
+	p[2] = (struct pollfd){sfd, POLLIN, 0};
+	for (size_t i = 0; i < s->nr_tasks; i++) {
+		int fd = (int)syscall(SYS_pidfd_open, (pid_t)s->tasks[i].pid, 0);
+
+		if (fd < 0) {
+			int r = negerrno();
+
+			close_pidfds(p, 3, 3 + i);
+			free(p);
+			return pr_err_ret(r, "task %u: pidfd_open", s->tasks[i].pid);
+		}
+		p[3 + i] = (struct pollfd){fd, POLLIN, 0};
+	}
+	*ret = p;
+	*ret_n = n;
+	return 0;
+}
+
 int ps_lazy_serve(struct ps_lazy *s, const char *id, bool *ret_running)
 {
 	_cleanup_close_ int sfd = -1;
+	_cleanup_free_ struct pollfd *p = NULL;
+	size_t np = 0;
 	sigset_t sigs;
 	int r = 0;
 
@@ -629,14 +673,15 @@ int ps_lazy_serve(struct ps_lazy *s, const char *id, bool *ret_running)
 	sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0)
 		return pr_err_ret(negerrno(), "signalfd");
+	r = poll_set_new(s, sfd, &p, &np);
+	if (r < 0)
+		return r;
 	pr_info("serving %llu lazy pages of %zu task(s) of image set %s\n",
 		(unsigned long long)s->nr_pages, s->nr_tasks, id);
 	for (;;) {
-		struct pollfd p[3] = {
-		    {s->listen_fd, POLLIN, 0}, {s->wake[0], POLLIN, 0}, {sfd, POLLIN, 0}};
 		char drain[64];
 
-		if (poll(p, 3, -1) < 0) {
+		if (poll(p, np, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			r = pr_err_ret(negerrno(), "poll");
@@ -652,6 +697,17 @@ int ps_lazy_serve(struct ps_lazy *s, const char *id, bool *ret_running)
 				break;
 			}
 		}
+		for (size_t i = 3; i < np; i++) {
+			if (!p[i].revents)
+				continue;
+			pr_err("task %u of the source tree died while its pages were served (killed "
+			       "from outside?): its lazy pages are lost\n",
+			       s->tasks[i - 3].pid);
+			r = -ESRCH;
+			break;
+		}
+		if (r)
+			break;
 		while (read(s->wake[0], drain, sizeof(drain)) > 0)
 			;
 		if (p[0].revents & POLLIN)
@@ -665,6 +721,7 @@ int ps_lazy_serve(struct ps_lazy *s, const char *id, bool *ret_running)
 		if (r)
 			break;
 	}
+	close_pidfds(p, 3, np);
 	stop_conns(s);
 	*ret_running = s->running;
 	if (r == 1) {
@@ -672,7 +729,7 @@ int ps_lazy_serve(struct ps_lazy *s, const char *id, bool *ret_running)
 			(unsigned long long)s->served_reqs, (unsigned long long)s->served_pages);
 		return 0;
 	}
-	if (r != -EINTR)
+	if (r != -EINTR && r != -ESRCH)
 		pr_err("the destination was lost (%s) after %llu of %llu pages\n", strerror(-r),
 		       (unsigned long long)s->served_pages, (unsigned long long)s->nr_pages);
 	return r;
