@@ -70,7 +70,12 @@ static int wait_syscall_stop(struct remote *rt)
 		sig = WSTOPSIG(status);
 		if (sig == (SIGTRAP | 0x80))
 			return 0;
-		if (status >> 16) {
+		if (status >> 16 == PTRACE_EVENT_CLONE) {
+			unsigned long child;
+
+			if (ptrace(PTRACE_GETEVENTMSG, rt->pid, NULL, &child) == 0)
+				rt->last_clone = (pid_t)child;
+		} else if (status >> 16) {
 			/* PTRACE_EVENT_STOP and friends: keep going. */
 		} else {
 			/* A signal about to be delivered: keep it for later. */

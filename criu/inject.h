@@ -37,6 +37,9 @@ struct remote {
 	/* Signals dequeued while we ran calls, to queue back (raw siginfo). */
 	unsigned nr_deferred;
 	unsigned char deferred[REMOTE_MAX_DEFERRED][128];
+	/* The task a clone among our calls made, by its pid in relive's
+	 * namespace (PTRACE_EVENT_CLONE), or 0. */
+	pid_t last_clone;
 	/* Number of calls made, for statistics. */
 	unsigned long nr_calls;
 };

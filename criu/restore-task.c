@@ -221,48 +221,6 @@ int restore_task_state(struct remote *rt, const TaskCoreEntry *core)
 	return 0;
 }
 
-/*
- * The thread of process pid (relive's view) that its own pid namespace
- * calls inner: the one whose NSpid line ends in inner.
- */
-static int outer_tid(pid_t pid, pid_t inner, pid_t *ret)
-{
-	_cleanup_closedir_ DIR *d = NULL;
-	char path[64];
-	struct dirent *de;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", pid);
-	d = opendir(path);
-	if (!d)
-		return pr_err_ret(-errno, "cannot open %s", path);
-	while ((de = readdir(d))) {
-		_cleanup_free_ char *status = NULL;
-		char file[384], *line, *end;
-		long last = -1;
-
-		if (de->d_name[0] < '1' || de->d_name[0] > '9')
-			continue;
-		snprintf(file, sizeof(file), "%s/%s/status", path, de->d_name);
-		if (read_file_str(file, &status, NULL) < 0)
-			continue;
-		line = strstr(status, "\nNSpid:");
-		if (!line)
-			continue;
-		line += 7;
-		end = strchr(line, '\n');
-		if (end)
-			*end = '\0';
-		for (char *tok = strtok(line, " \t"); tok; tok = strtok(NULL, " \t"))
-			last = strtol(tok, NULL, 10);
-		if (last == inner) {
-			*ret = (pid_t)strtol(de->d_name, NULL, 10);
-			return 0;
-		}
-	}
-	pr_err("process %d: no thread %d in %s\n", pid, inner, path);
-	return -ESRCH;
-}
-
 int restore_clone_thread(struct remote *rt, pid_t tid, struct remote *ret_rt)
 {
 	struct {
@@ -285,6 +243,7 @@ int restore_clone_thread(struct remote *rt, pid_t tid, struct remote *ret_rt)
 	r = remote_write(rt->pid, rt->scratch, &a, sizeof(a));
 	if (r < 0)
 		return r;
+	rt->last_clone = 0;
 	r = remote_call2(rt, &ret, SYS_clone3, rt->scratch, sizeof(a.args));
 	if (r < 0)
 		return r;
@@ -299,10 +258,12 @@ int restore_clone_thread(struct remote *rt, pid_t tid, struct remote *ret_rt)
 		return -EIO;
 	}
 	/* tid is as the process sees it; in a new pid namespace relive
-	 * knows the thread by another number. */
-	r = outer_tid(rt->pid, tid, &outer);
-	if (r < 0)
-		return r;
+	 * knows the thread by another number, the one the clone event gave. */
+	outer = rt->last_clone;
+	if (outer <= 0) {
+		pr_err("task %d: no clone event for thread %d\n", rt->pid, tid);
+		return -EIO;
+	}
 	/* PTRACE_O_TRACECLONE attached it; its first stop is an event stop. */
 	for (;;) {
 		if (waitpid(outer, &status, __WALL) < 0) {
