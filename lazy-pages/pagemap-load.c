@@ -81,3 +81,18 @@ int pagemap_load(int dirfd, uint32_t pid, uint32_t want, struct pagemap_run **re
 	*ret_head_file_pages = head->nr_file_pages;
 	return 0;
 }
+
+size_t pagemap_runs_find(const struct pagemap_run *runs, size_t nr, uint64_t vaddr)
+{
+	size_t lo = 0, hi = nr;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (runs[mid].vaddr + runs[mid].nr_pages * PX_PAGE <= vaddr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}

@@ -23,4 +23,7 @@ struct pagemap_run {
 int pagemap_load(int dirfd, uint32_t pid, uint32_t want, struct pagemap_run **ret_runs,
 		 size_t *ret_nr, uint64_t *ret_file_pages, uint64_t *ret_head_file_pages);
 
+/* Index of the first of the sorted, disjoint runs that ends above vaddr; nr if none. */
+size_t pagemap_runs_find(const struct pagemap_run *runs, size_t nr, uint64_t vaddr);
+
 #endif

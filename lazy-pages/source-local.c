@@ -143,21 +143,12 @@ static int local_fetch(struct page_source *src, uint32_t pid, uint64_t vaddr, ui
 {
 	struct local_source *ls = (struct local_source *)src;
 	struct local_task *t = find_task(ls, pid);
-	size_t lo = 0, hi;
+	size_t lo;
 	int r;
 
 	if (!t || !nr_pages || (vaddr & 4095))
 		return -EINVAL;
-	/* First entry that ends above vaddr. */
-	hi = t->nr;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (t->e[mid].vaddr + t->e[mid].nr_pages * 4096 <= vaddr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	lo = pagemap_runs_find(t->e, t->nr, vaddr);
 	if (lo == t->nr || t->e[lo].vaddr > vaddr) {
 		/* A hole, up to the next entry. */
 		uint64_t n = nr_pages;

@@ -168,16 +168,8 @@ static int send_req(struct tcp_source *ts, int fd, const struct inflight *q)
 /* The longest request at (pid, vaddr) inside one run: 0 pages if none. */
 static uint32_t clip(const struct tcp_task *t, uint64_t vaddr, uint64_t want)
 {
-	size_t lo = 0, hi = t->nr;
+	size_t lo = pagemap_runs_find(t->runs, t->nr, vaddr);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (t->runs[mid].vaddr + t->runs[mid].nr_pages * PX_PAGE <= vaddr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	if (lo == t->nr || t->runs[lo].vaddr > vaddr)
 		return 0;
 	{
@@ -192,15 +184,12 @@ static uint32_t clip(const struct tcp_task *t, uint64_t vaddr, uint64_t want)
 /* Where the first remote page at or after vaddr is, in task t; false if none. */
 static bool next_remote(const struct tcp_task *t, uint64_t vaddr, uint64_t *ret)
 {
-	for (size_t i = 0; i < t->nr; i++) {
-		uint64_t end = t->runs[i].vaddr + t->runs[i].nr_pages * PX_PAGE;
+	size_t i = pagemap_runs_find(t->runs, t->nr, vaddr);
 
-		if (end <= vaddr)
-			continue;
-		*ret = vaddr > t->runs[i].vaddr ? vaddr : t->runs[i].vaddr;
-		return true;
-	}
-	return false;
+	if (i == t->nr)
+		return false;
+	*ret = vaddr > t->runs[i].vaddr ? vaddr : t->runs[i].vaddr;
+	return true;
 }
 
 /* Send predicted background requests until PIPELINE_DEPTH are in flight. */
