@@ -109,8 +109,12 @@ static int scan_vma_fast(struct repair_ctx *c, int pagemap, uint64_t start, uint
 		};
 		long n = ioctl(pagemap, PM_SCAN_IOCTL, &a);
 
-		if (n < 0)
+		if (n < 0) {
+			/* A kernel without PAGEMAP_SCAN fails the first call. */
+			if ((errno == ENOTTY || errno == EINVAL) && at == start)
+				return -ENOTTY;
 			return -errno;
+		}
 		if (n > (long)REPAIR_NR_REGIONS)
 			return -EIO;
 		for (long k = 0; k < n; k++) {
@@ -186,7 +190,7 @@ int uffd_repair_early_pages(pid_t pid, const MmEntry *mm, const struct mm_pages 
 			continue;
 		if (fast)
 			r = scan_vma_fast(&c, pagemap, v->start, v->end);
-		if (r == -ENOTTY || r == -EINVAL) {
+		if (r == -ENOTTY) {
 			fast = false;
 			r = scan_vma_slow(&c, pagemap, v->start, v->end);
 		}
