@@ -759,14 +759,14 @@ static int phase_b(struct restore_ctx *ctx, size_t idx)
 	rp->threads[0] = rt;
 	rp->nr_threads = 1;
 	for (size_t i = 1; i < nr; i++) {
-		struct remote *trt = calloc(1, sizeof(*trt));
+		_cleanup_free_ struct remote *trt = calloc(1, sizeof(*trt));
 
 		if (!trt)
 			return -ENOMEM;
-		rp->threads[i] = trt;
 		r = restore_clone_thread(rt, (pid_t)core->threads[i]->tid, trt);
 		if (r < 0)
 			return r;
+		rp->threads[i] = TAKE_PTR(trt);
 		rp->nr_threads = i + 1;
 	}
 	for (size_t i = 0; i < nr; i++) {
