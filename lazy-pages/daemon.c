@@ -29,6 +29,7 @@
 #include "lazy-task.h"
 #include "log.h"
 #include "page-source.h"
+#include "proc-parse.h"
 #include "uffd-compat.h"
 #include "util.h"
 #include "watchdog.h"
@@ -440,16 +441,16 @@ static void watch_task(struct lp_ctx *c, pid_t pid, int pidfd)
 static pid_t tracer_of(pid_t pid)
 {
 	_cleanup_free_ char *s = NULL;
+	struct proc_status st;
 	char path[64];
-	const char *p;
-	int tracer;
+	size_t len;
+	pid_t tracer;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	if (read_file_str(path, &s, NULL) < 0)
+	if (read_file_str(path, &s, &len) < 0 || proc_parse_status(s, len, &st) < 0)
 		return -1;
-	p = strstr(s, "\nTracerPid:");
-	if (!p || sscanf(p + 11, "%d", &tracer) != 1)
-		return -1;
+	tracer = st.tracer_pid;
+	proc_status_free(&st);
 	return tracer;
 }
 
