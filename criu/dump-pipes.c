@@ -107,20 +107,6 @@ int dump_pipe_peek(int pipe_fd, void **ret, size_t *ret_len, uint32_t *ret_size)
 }
 
 /* A copy of pid's fd in relive, by pidfd_getfd. */
-static int take_fd(pid_t pid, int fd, int *ret)
-{
-	_cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	int ours;
-
-	if (pidfd < 0)
-		return pr_err_ret(-errno, "process %d: pidfd_open", pid);
-	ours = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
-	if (ours < 0)
-		return pr_err_ret(-errno, "process %d: pidfd_getfd of fd %d", pid, fd);
-	*ret = ours;
-	return 0;
-}
-
 static int add_pipe(struct dump_pipes *pp, pid_t pid, int fd, const struct stat *st, size_t *ret)
 {
 	_cleanup_close_ int ours = -1;
@@ -134,9 +120,9 @@ static int add_pipe(struct dump_pipes *pp, pid_t pid, int fd, const struct stat 
 			return 0;
 		}
 	}
-	r = take_fd(pid, fd, &ours);
+	r = pidfd_take_fd(pid, fd, &ours);
 	if (r < 0)
-		return r;
+		return pr_err_ret(r, "process %d: pidfd_getfd of fd %d", pid, fd);
 	/* The fd could have been replaced since it was classified. */
 	if (fstat(ours, &ost) < 0)
 		return pr_err_ret(-errno, "process %d: fstat of fd %d", pid, fd);

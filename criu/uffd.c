@@ -162,20 +162,6 @@ static int remote_register(struct remote *rt, long fd, const VmaEntry *v)
 	return 0;
 }
 
-static int take_fd(struct remote *rt, long fd, int *ret)
-{
-	_cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, rt->pid, 0);
-	int ours;
-
-	if (pidfd < 0)
-		return pr_err_ret(negerrno(), "pidfd_open(%d)", rt->pid);
-	ours = (int)syscall(SYS_pidfd_getfd, pidfd, (int)fd, 0);
-	if (ours < 0)
-		return pr_err_ret(negerrno(), "task %d: pidfd_getfd of its userfaultfd", rt->pid);
-	*ret = ours;
-	return 0;
-}
-
 int uffd_create_in_task(struct remote *rt, const MmEntry *mm, const struct mm_pages *pages,
 			int *ret_uffd)
 {
@@ -207,8 +193,11 @@ int uffd_create_in_task(struct remote *rt, const MmEntry *mm, const struct mm_pa
 		if (fixed < 0)
 			r = fixed;
 	}
-	if (r == 0)
-		r = take_fd(rt, fd, &ours);
+	if (r == 0) {
+		r = pidfd_take_fd(rt->pid, (int)fd, &ours);
+		if (r < 0)
+			pr_err_ret(r, "task %d: pidfd_getfd of its userfaultfd", rt->pid);
+	}
 	/* The task must not keep it: the daemon's copy is the only one. */
 	if (remote_close(rt, fd) < 0 && r == 0)
 		r = -ESRCH;

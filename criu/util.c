@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <string.h>
+#include <sys/syscall.h>
 
 #include "util.h"
 
@@ -157,5 +158,19 @@ int parse_int(const char *s, int *ret)
 	if (*end || v < INT_MIN || v > INT_MAX)
 		return -EINVAL;
 	*ret = (int)v;
+	return 0;
+}
+
+int pidfd_take_fd(pid_t pid, int fd, int *ret)
+{
+	_cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	int ours;
+
+	if (pidfd < 0)
+		return negerrno();
+	ours = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+	if (ours < 0)
+		return negerrno();
+	*ret = ours;
 	return 0;
 }

@@ -81,5 +81,8 @@ int pwrite_all(int fd, const void *buf, size_t len, off_t off);
 /* Parse a whole decimal/hex string into a value, rejecting junk. */
 int parse_u64(const char *s, uint64_t *ret);
 int parse_int(const char *s, int *ret);
+/* A copy of fd fd of process pid, by pidfd_open + pidfd_getfd (the copy
+ * is close-on-exec). -errno of the failing call, not logged. */
+int pidfd_take_fd(pid_t pid, int fd, int *ret);
 
 #endif
