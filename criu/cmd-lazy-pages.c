@@ -11,24 +11,13 @@
 #include "commands.h"
 #include "daemon.h"
 #include "log.h"
+#include "pidfile.h"
 #include "util.h"
 
 struct ready_arg {
 	const struct opts *o;
 	int pipe_fd; /* -d: tell the waiting parent, else -1 */
 };
-
-static int write_pidfile(const char *path, pid_t pid)
-{
-	_cleanup_close_ int fd = -1;
-	char buf[32];
-	int n = snprintf(buf, sizeof(buf), "%d\n", pid);
-
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return pr_err_ret(negerrno(), "cannot write pidfile %s", path);
-	return write_all(fd, buf, (size_t)n);
-}
 
 static int ready(void *arg)
 {

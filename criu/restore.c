@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "pidfile.h"
 #include "options.h"
 #include "restore-fdpass.h"
 #include "restore-files.h"
@@ -639,21 +640,6 @@ static int check_supported(const struct restore_ctx *ctx)
 	}
 	return 0;
 }
-static int write_pidfile(const char *path, pid_t pid)
-{
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	char buf[32];
-	int n, r;
-
-	if (fd < 0)
-		return pr_err_ret(-errno, "cannot create pidfile %s", path);
-	n = snprintf(buf, sizeof(buf), "%d\n", pid);
-	r = write_all(fd, buf, (size_t)n);
-	if (r < 0)
-		return pr_err_ret(r, "cannot write pidfile %s", path);
-	return 0;
-}
-
 /* Create the process's userfaultfd and give it to the lazy-pages daemon. */
 static int hand_over_lazy_memory(struct restore_ctx *ctx, size_t idx)
 {
